@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Runs every test of polyrtc: lint, native Rust tests, wasm tests inside Chromium and Firefox,
+# and the end-to-end browser tests. Installs what is missing first (scripts/setup.sh --test).
+# Browser and network tests run in a loopback-only network namespace (scripts/netns.sh).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PWD/node_modules/.bin:$PATH"
+start=$(date +%s)
+step() { printf '\n=== [%4ss] %s\n' "$(($(date +%s) - start))" "$*"; }
+
+step "setup"
+bash scripts/setup.sh --test
+
+step "format and lint"
+cargo fmt --all --check
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+prettier --check --log-level warn "js/**/*.{js,ts}" "tests/**/*.{js,mjs}" "scripts/**/*.mjs" "www/**/*.{js,html}" "bench/**/*.mjs"
+tsc -p js/tsconfig.json
+
+step "native Rust tests"
+cargo test --workspace --quiet
+
+step "wasm build"
+bash scripts/build.sh
+
+# Fetch everything now: inside the namespace there is no network, not even to the registry.
+cargo fetch --target wasm32-unknown-unknown --quiet
+export CARGO_NET_OFFLINE=true CHROMEDRIVER=/usr/bin/chromedriver GECKODRIVER="$(command -v geckodriver)"
+
+step "wasm-bindgen tests in headless Chromium"
+scripts/netns.sh -- wasm-pack --quiet test --headless --chrome . -- --quiet
+
+step "wasm-bindgen tests in headless Firefox"
+scripts/netns.sh -- wasm-pack --quiet test --headless --firefox . -- --quiet
+
+step "end-to-end tests in headless Chromium"
+scripts/netns.sh -- node --test --test-reporter=spec tests/e2e/
+
+step "all tests passed"

@@ -1,0 +1,186 @@
+// End-to-end harness: a tiny static server for the repo root, one headless Chromium, and a page
+// (tests/pages/e2e.html) that loads the polyfill module *without installing it*, so the same
+// scenario can run against native WebRTC and against the polyfill in one page, each producing a
+// trace that the tests compare. Native Chromium is the oracle.
+//
+// Environment:
+//   POLYRTC_E2E_SECOND=native   run the "polyfill" side on native too (debugging scenarios while
+//                               the polyfill is not built; a native/native run must be all green)
+//   POLYRTC_E2E_HEADED=1        no --headless (needs a display; not for CI)
+//   POLYRTC_E2E_TIMEOUT_MS      per-scenario timeout inside the page (default 15000)
+//   POLYRTC_E2E_DEBUG=1         forward page console messages to stderr
+
+import http from "node:http";
+import fs from "node:fs";
+import fsp from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+
+const MIME = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".mjs": "text/javascript; charset=utf-8",
+  ".json": "application/json; charset=utf-8",
+  ".map": "application/json; charset=utf-8",
+  ".wasm": "application/wasm",
+  ".css": "text/css; charset=utf-8",
+  ".ts": "text/plain; charset=utf-8",
+  ".txt": "text/plain; charset=utf-8",
+  ".svg": "image/svg+xml",
+  ".png": "image/png",
+  ".ico": "image/x-icon",
+};
+
+/** Serve `root` on 127.0.0.1 (an ephemeral port): http://127.0.0.1 is a secure context. */
+export async function startServer(root = REPO_ROOT) {
+  const server = http.createServer(async (req, res) => {
+    try {
+      const url = new URL(req.url, "http://127.0.0.1");
+      let rel = decodeURIComponent(url.pathname);
+      if (rel.endsWith("/")) rel += "index.html";
+      const file = path.resolve(root, "." + path.posix.normalize(rel));
+      if (file !== root && !file.startsWith(root + path.sep)) {
+        res.writeHead(403).end("forbidden");
+        return;
+      }
+      const st = await fsp.stat(file).catch(() => null);
+      if (!st || !st.isFile()) {
+        res.writeHead(404, { "content-type": "text/plain" }).end("not found: " + rel);
+        return;
+      }
+      const type = MIME[path.extname(file).toLowerCase()] ?? "application/octet-stream";
+      res.writeHead(200, {
+        "content-type": type,
+        "content-length": st.size,
+        "cache-control": "no-store",
+      });
+      if (req.method === "HEAD") return res.end();
+      fs.createReadStream(file).pipe(res);
+    } catch (e) {
+      res.writeHead(500).end(String(e));
+    }
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address();
+  return {
+    port,
+    origin: `http://127.0.0.1:${port}`,
+    close: () => new Promise((resolve) => server.close(resolve)),
+  };
+}
+
+export const CHROMIUM_ARGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--allow-loopback-in-peer-connection",
+  "--disable-features=WebRtcHideLocalIpsWithMdns",
+  "--use-fake-device-for-media-stream",
+  "--use-fake-ui-for-media-stream",
+];
+
+/** Launch Chromium with a fresh user-data-dir. Returns { context, close }. */
+export async function launchBrowser() {
+  const dir = await fsp.mkdtemp(path.join(os.tmpdir(), "polyrtc-e2e-"));
+  const headless = process.env.POLYRTC_E2E_HEADED !== "1";
+  const context = await chromium.launchPersistentContext(dir, {
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    headless,
+    args: [...(headless ? ["--headless"] : []), ...CHROMIUM_ARGS],
+  });
+  return {
+    context,
+    async close() {
+      await context.close().catch(() => {});
+      await fsp.rm(dir, { recursive: true, force: true }).catch(() => {});
+    },
+  };
+}
+
+/**
+ * Start server + browser and open `pagePath` (default the comparison page). Returns a session
+ * with `page`, `origin`, `runScenario(name)`, `evaluate(fn, arg)`, `openPage(path)`, `close()`.
+ */
+export async function startSession({ pagePath = "/tests/pages/e2e.html", waitFor = "__e2e" } = {}) {
+  const server = await startServer();
+  let browser;
+  try {
+    browser = await launchBrowser();
+  } catch (e) {
+    await server.close();
+    throw e;
+  }
+  const pageErrors = [];
+  async function openPage(p, readyGlobal) {
+    const page = await browser.context.newPage();
+    page.on("pageerror", (e) => pageErrors.push(String(e?.stack ?? e)));
+    if (process.env.POLYRTC_E2E_DEBUG === "1") {
+      page.on("console", (m) => process.stderr.write(`[page ${m.type()}] ${m.text()}\n`));
+    }
+    await page.goto(server.origin + p);
+    if (readyGlobal) {
+      await page.waitForFunction((g) => globalThis[g] !== undefined, readyGlobal, {
+        timeout: 30000,
+      });
+    }
+    return page;
+  }
+  const page = await openPage(pagePath, waitFor);
+  const second = process.env.POLYRTC_E2E_SECOND === "native" ? "native" : "polyfill";
+  const timeoutMs = Number(process.env.POLYRTC_E2E_TIMEOUT_MS ?? 15000);
+
+  async function polyfillStatus() {
+    return page.evaluate(() => ({
+      loaded: !!globalThis.__e2e.P,
+      error: globalThis.__e2e.loadError,
+    }));
+  }
+
+  /** Run scenario `name` with env = native, then with env = the second implementation. */
+  async function runScenario(name) {
+    const run = (which) =>
+      page.evaluate(([n, w, ms]) => globalThis.__e2e.run(n, w, ms), [name, which, timeoutMs]);
+    const native = await run("native");
+    const other = await run(second);
+    return { native, polyfill: other, second };
+  }
+
+  return {
+    page,
+    origin: server.origin,
+    second,
+    pageErrors,
+    openPage,
+    polyfillStatus,
+    runScenario,
+    evaluate: (fn, arg) => page.evaluate(fn, arg),
+    async close() {
+      await browser.close();
+      await server.close();
+    },
+  };
+}
+
+/** Names of the scenarios (the scenario modules are plain ESM, importable from Node too). */
+export async function scenarioNames(modulePath = "../pages/scenarios.js") {
+  const mod = await import(new URL(modulePath, import.meta.url));
+  return Object.keys(mod.scenarios);
+}
+
+/** A readable diff hint: the first index where two traces differ. */
+export function firstDifference(a, b) {
+  const n = Math.max(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    if (JSON.stringify(a[i]) !== JSON.stringify(b[i])) {
+      return { index: i, native: a[i], polyfill: b[i] };
+    }
+  }
+  return null;
+}
