@@ -37,8 +37,14 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), "polyrtc-bench-"));
 const browser = await chromium.launchPersistentContext(dir, {
   executablePath: "/usr/bin/chromium",
   headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync"],
+  args: [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+  ],
 });
 const poly = [];
 const native = [];

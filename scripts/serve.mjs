@@ -61,6 +61,9 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     const i = process.argv.indexOf(name);
     return i > 0 ? process.argv[i + 1] : def;
   };
-  const { url } = await serve({ host: arg("--host", "127.0.0.1"), port: Number(arg("--port", 8080)) });
+  const { url } = await serve({
+    host: arg("--host", "127.0.0.1"),
+    port: Number(arg("--port", 8080)),
+  });
   console.log(`polyrtc demo: ${url}/www/`);
 }

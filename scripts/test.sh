@@ -17,15 +17,16 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 prettier --check --log-level warn "js/**/*.{js,ts}" "tests/**/*.{js,mjs}" "scripts/**/*.mjs" "www/**/*.{js,html}" "bench/**/*.mjs"
 tsc -p js/tsconfig.json
 
-step "native Rust tests"
-cargo test --workspace --quiet
-
 step "wasm build"
 bash scripts/build.sh
 
 # Fetch everything now: inside the namespace there is no network, not even to the registry.
+cargo fetch --quiet
 cargo fetch --target wasm32-unknown-unknown --quiet
-export CARGO_NET_OFFLINE=true CHROMEDRIVER=/usr/bin/chromedriver GECKODRIVER="$(command -v geckodriver)"
+export WASM_BINDGEN_TEST_TIMEOUT=180 CARGO_NET_OFFLINE=true CHROMEDRIVER=/usr/bin/chromedriver GECKODRIVER="$(command -v geckodriver)"
+
+step "native Rust tests (real sockets on loopback, OpenSSL and browser peers)"
+scripts/netns.sh -- cargo test --workspace --quiet
 
 step "wasm-bindgen tests in headless Chromium"
 scripts/netns.sh -- wasm-pack --quiet test --headless --chrome . -- --quiet

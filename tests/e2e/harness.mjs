@@ -132,7 +132,7 @@ export async function startSession({ pagePath = "/tests/pages/e2e.html", waitFor
     }
     return page;
   }
-  const page = await openPage(pagePath, waitFor);
+  const page = pagePath ? await openPage(pagePath, waitFor) : null;
   const second = process.env.POLYRTC_E2E_SECOND === "native" ? "native" : "polyfill";
   const timeoutMs = Number(process.env.POLYRTC_E2E_TIMEOUT_MS ?? 15000);
 
@@ -172,6 +172,17 @@ export async function startSession({ pagePath = "/tests/pages/e2e.html", waitFor
 export async function scenarioNames(modulePath = "../pages/scenarios.js") {
   const mod = await import(new URL(modulePath, import.meta.url));
   return Object.keys(mod.scenarios);
+}
+
+/** Readable diff hints: up to `limit` indices where two traces differ (aligned by index). */
+export function differences(a, b, limit = 4) {
+  const out = [];
+  const n = Math.max(a.length, b.length);
+  for (let i = 0; i < n && out.length < limit; i++) {
+    if (JSON.stringify(a[i]) !== JSON.stringify(b[i]))
+      out.push({ index: i, native: a[i], polyfill: b[i] });
+  }
+  return out;
 }
 
 /** A readable diff hint: the first index where two traces differ. */

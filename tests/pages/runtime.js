@@ -64,7 +64,8 @@ const DEFAULT_DETAIL = {
   icegatheringstatechange: (e, tg) => tg.iceGatheringState,
   iceconnectionstatechange: (e, tg) => tg.iceConnectionState,
   connectionstatechange: (e, tg) => tg.connectionState,
-  icecandidate: (e) => (e.candidate === null ? null : e.candidate.candidate === "" ? "" : "candidate"),
+  icecandidate: (e) =>
+    e.candidate === null ? null : e.candidate.candidate === "" ? "" : "candidate",
   icecandidateerror: (e) => ({ errorCode: e.errorCode }),
   track: (e) => ({
     kind: e.track?.kind,
@@ -72,7 +73,10 @@ const DEFAULT_DETAIL = {
     mid: e.transceiver?.mid ?? null,
     receiverIsTransceivers: e.receiver === e.transceiver?.receiver,
   }),
-  datachannel: (e) => ({ label: e.channel?.label, readyState: e.channel?.readyState }),
+  datachannel: (e) => ({
+    label: e.channel?.label,
+    readyState: e.channel?.readyState,
+  }),
   open: (e, tg) => tg.readyState,
   close: (e, tg) => tg.readyState,
   closing: (e, tg) => tg.readyState,
@@ -192,7 +196,13 @@ export function makeT(env, { timeoutMs = 15000 } = {}) {
     },
     /** A peer connection of this env, closed when the scenario ends. */
     pc(config) {
-      const pc = config === undefined ? new env.RTCPeerConnection() : new env.RTCPeerConnection(config);
+      const pc =
+        config === undefined ? new env.RTCPeerConnection() : new env.RTCPeerConnection(config);
+      pcs.push(pc);
+      return pc;
+    },
+    /** Register a peer connection made elsewhere, to be closed when the scenario ends. */
+    own(pc) {
       pcs.push(pc);
       return pc;
     },
@@ -272,7 +282,15 @@ export async function runScenario(fn, env, timeoutMs = 15000) {
     await Promise.race([
       Promise.resolve().then(() => fn(env, t)),
       new Promise((_, rej) => {
-        timer = setTimeout(() => rej(Object.assign(new Error("scenario timeout"), { name: "ScenarioTimeout" })), timeoutMs);
+        timer = setTimeout(
+          () =>
+            rej(
+              Object.assign(new Error("scenario timeout"), {
+                name: "ScenarioTimeout",
+              }),
+            ),
+          timeoutMs,
+        );
       }),
     ]);
   } catch (e) {

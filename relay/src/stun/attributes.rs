@@ -140,7 +140,10 @@ mod tests {
         let tid = TransactionId([7; 12]);
         for a in ["192.0.2.1:32853", "[2001:db8::1]:3478", "0.0.0.0:0"] {
             let addr: SocketAddr = a.parse().unwrap();
-            assert_eq!(decode_xor_address(&encode_xor_address(addr, &tid), &tid), Some(addr));
+            assert_eq!(
+                decode_xor_address(&encode_xor_address(addr, &tid), &tid),
+                Some(addr)
+            );
         }
         assert_eq!(decode_xor_address(&[0, 1, 2], &tid), None);
         assert_eq!(decode_xor_address(&[0, 3, 0, 0, 1, 2, 3, 4], &tid), None);

@@ -1,6 +1,4 @@
-use super::attributes::{
-    ERROR_CODE, FINGERPRINT, MESSAGE_INTEGRITY, MESSAGE_INTEGRITY_SHA256,
-};
+use super::attributes::{ERROR_CODE, FINGERPRINT, MESSAGE_INTEGRITY, MESSAGE_INTEGRITY_SHA256};
 use super::integrity;
 use super::{StunError, HEADER_LEN, MAGIC_COOKIE};
 use std::net::SocketAddr;
@@ -93,15 +91,6 @@ pub struct Message<'a> {
     raw: &'a [u8],
 }
 
-/// Read the total size a STUN message announces in its header, if `buf`
-/// holds at least a header that looks like STUN.
-pub fn announced_len(buf: &[u8]) -> Option<usize> {
-    if buf.len() < 4 || buf[0] & 0xc0 != 0 {
-        return None;
-    }
-    Some(HEADER_LEN + u16::from_be_bytes([buf[2], buf[3]]) as usize)
-}
-
 impl<'a> Message<'a> {
     /// Parse exactly one message occupying all of `raw`.
     pub fn parse(raw: &'a [u8]) -> Result<Self, StunError> {
@@ -116,7 +105,10 @@ impl<'a> Message<'a> {
             return Err(StunError::UnalignedLength(declared));
         }
         if declared + HEADER_LEN != raw.len() {
-            return Err(StunError::LengthMismatch { declared, actual: raw.len() - HEADER_LEN });
+            return Err(StunError::LengthMismatch {
+                declared,
+                actual: raw.len() - HEADER_LEN,
+            });
         }
         if u32::from_be_bytes([raw[4], raw[5], raw[6], raw[7]]) != MAGIC_COOKIE {
             return Err(StunError::BadMagicCookie);
@@ -140,7 +132,11 @@ impl<'a> Message<'a> {
             let padded = start + len.div_ceil(4) * 4;
             let keep = !after_integrity || typ == MESSAGE_INTEGRITY_SHA256 || typ == FINGERPRINT;
             if keep {
-                attributes.push(RawAttribute { typ, value: &raw[start..end], offset: pos });
+                attributes.push(RawAttribute {
+                    typ,
+                    value: &raw[start..end],
+                    offset: pos,
+                });
             }
             if typ == MESSAGE_INTEGRITY || typ == MESSAGE_INTEGRITY_SHA256 {
                 after_integrity = true;
@@ -156,7 +152,13 @@ impl<'a> Message<'a> {
         if pos + 4 > raw.len() && pos < raw.len() {
             return Err(StunError::TruncatedAttribute(0));
         }
-        let msg = Message { class, method, transaction_id: TransactionId(tid), attributes, raw };
+        let msg = Message {
+            class,
+            method,
+            transaction_id: TransactionId(tid),
+            attributes,
+            raw,
+        };
         if let Some(fp) = msg.attribute(FINGERPRINT) {
             let fp_attr = msg.attributes.iter().rev().find(|a| a.typ == FINGERPRINT);
             let offset = fp_attr.map(|a| a.offset).unwrap_or(0);
@@ -173,7 +175,10 @@ impl<'a> Message<'a> {
 
     /// The first attribute of type `typ`.
     pub fn attribute(&self, typ: u16) -> Option<&'a [u8]> {
-        self.attributes.iter().find(|a| a.typ == typ).map(|a| a.value)
+        self.attributes
+            .iter()
+            .find(|a| a.typ == typ)
+            .map(|a| a.value)
     }
 
     pub fn raw_attribute(&self, typ: u16) -> Option<RawAttribute<'a>> {
@@ -195,7 +200,9 @@ impl<'a> Message<'a> {
     pub fn string_attribute(&self, typ: u16) -> Result<Option<&'a str>, StunError> {
         match self.attribute(typ) {
             None => Ok(None),
-            Some(v) => std::str::from_utf8(v).map(Some).map_err(|_| StunError::MalformedAttribute(typ)),
+            Some(v) => std::str::from_utf8(v)
+                .map(Some)
+                .map_err(|_| StunError::MalformedAttribute(typ)),
         }
     }
 
@@ -270,7 +277,8 @@ impl MessageBuilder {
         // the length field can never wrap.
         let value = &value[..value.len().min(0xfff0)];
         self.buf.extend_from_slice(&typ.to_be_bytes());
-        self.buf.extend_from_slice(&(value.len() as u16).to_be_bytes());
+        self.buf
+            .extend_from_slice(&(value.len() as u16).to_be_bytes());
         self.buf.extend_from_slice(value);
         let pad = (4 - value.len() % 4) % 4;
         self.buf.extend(std::iter::repeat_n(0u8, pad));
@@ -332,9 +340,17 @@ mod tests {
 
     #[test]
     fn type_encoding_round_trips() {
-        for class in [Class::Request, Class::Indication, Class::Success, Class::Error] {
+        for class in [
+            Class::Request,
+            Class::Indication,
+            Class::Success,
+            Class::Error,
+        ] {
             for m in [1u16, 3, 4, 6, 7, 8, 9, 0xfff] {
-                assert_eq!(decode_type(encode_type(class, Method(m))), (class, Method(m)));
+                assert_eq!(
+                    decode_type(encode_type(class, Method(m))),
+                    (class, Method(m))
+                );
             }
         }
         assert_eq!(encode_type(Class::Success, Method::BINDING), 0x0101);

@@ -1,0 +1,176 @@
+//! The ICE parts of the object model without a network: remote candidates from
+//! addIceCandidate (webrtc-pc §4.4.1.6) and gathering state/events (§4.3.2).
+
+use crate::api::*;
+use crate::candidate;
+use crate::peer_connection::PeerConnection;
+use crate::sdp::{Attribute, Attributes};
+
+/// webrtc-pc §4.4.1.6 addIceCandidate failures.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IceError {
+    #[error("Candidate missing values for both sdpMid and sdpMLineIndex")]
+    NoMidNoIndex,
+    #[error("The remote description was null")]
+    NoRemoteDescription,
+    #[error("Unknown sdpMid '{0}'")]
+    UnknownMid(String),
+    #[error("sdpMLineIndex {0} is out of range")]
+    IndexOutOfRange(u16),
+    #[error("The ICE candidate's usernameFragment does not match the remote description")]
+    UfragMismatch,
+    #[error("Error processing ICE candidate: {0}")]
+    Malformed(candidate::CandidateError),
+}
+
+impl From<IceError> for ApiError {
+    fn from(e: IceError) -> Self {
+        let name = match e {
+            IceError::NoMidNoIndex => ErrorName::TypeError,
+            IceError::NoRemoteDescription => ErrorName::InvalidStateError,
+            _ => ErrorName::OperationError,
+        };
+        ApiError::new(name, e.to_string())
+    }
+}
+
+/// icecandidateerror code for "server could not be reached" (webrtc-pc §4.8.2; 701 is the
+/// code the spec reserves for an unreachable STUN/TURN server).
+const UNREACHABLE: u16 = 701;
+
+impl PeerConnection {
+    pub(crate) fn add_ice_candidate(
+        &mut self,
+        init: Option<IceCandidateInit>,
+    ) -> Result<ApiReply, ApiError> {
+        let init = init.unwrap_or_default();
+        if !init.candidate.is_empty() && init.sdp_mid.is_none() && init.sdp_m_line_index.is_none() {
+            return Err(IceError::NoMidNoIndex.into());
+        }
+        self.check_open()?;
+        let remote = self.descs.remote().ok_or(IceError::NoRemoteDescription)?;
+        let sdp = &remote.parsed;
+        let index = match (&init.sdp_mid, init.sdp_m_line_index) {
+            (Some(mid), _) => Some(
+                sdp.media_index_by_mid(mid)
+                    .ok_or_else(|| IceError::UnknownMid(mid.clone()))?,
+            ),
+            (None, Some(i)) => {
+                let ok = usize::from(i) < sdp.media.len();
+                Some(
+                    ok.then_some(usize::from(i))
+                        .ok_or(IceError::IndexOutOfRange(i))?,
+                )
+            }
+            (None, None) => None,
+        };
+        let parsed = if init.candidate.is_empty() {
+            None
+        } else {
+            Some(candidate::parse(&init.candidate).map_err(IceError::Malformed)?)
+        };
+        let ufrag = init
+            .username_fragment
+            .clone()
+            .or_else(|| parsed.as_ref().and_then(|c| c.ufrag.clone()));
+        if let Some(u) = ufrag {
+            let matches = match index {
+                Some(i) => sdp.ice_ufrag(i) == Some(u.as_str()),
+                None => (0..sdp.media.len()).any(|i| sdp.ice_ufrag(i) == Some(u.as_str())),
+            };
+            if !matches {
+                return Err(IceError::UfragMismatch.into());
+            }
+        }
+        match (parsed, index) {
+            (Some(c), Some(i)) => self.add_remote_candidate(i, c, &init.candidate),
+            (_, index) => self.end_of_candidates(index),
+        }
+        Ok(ApiReply::Done)
+    }
+
+    /// Chromium adds remote candidates to remoteDescription.sdp, so do we (RFC 8839 §5.1).
+    fn add_remote_candidate(&mut self, index: usize, c: candidate::Candidate, line: &str) {
+        if self
+            .remote_candidates
+            .iter()
+            .any(|(i, x)| *i == index && *x == c)
+        {
+            return;
+        }
+        let value = line
+            .trim()
+            .trim_start_matches("a=")
+            .trim_start_matches("candidate:")
+            .to_string();
+        if let Some(d) = self.descs.remote_mut() {
+            if let Some(m) = d.parsed.media.get_mut(index) {
+                let at = m
+                    .attributes
+                    .iter()
+                    .position(|a| a.name == "end-of-candidates")
+                    .unwrap_or(m.attributes.len());
+                m.attributes.insert(at, Attribute::new("candidate", value));
+                d.sdp = d.parsed.to_sdp_string();
+            }
+        }
+        self.remote_candidates.push((index, c));
+    }
+
+    fn end_of_candidates(&mut self, index: Option<usize>) {
+        let Some(d) = self.descs.remote_mut() else {
+            return;
+        };
+        let n = d.parsed.media.len();
+        let targets: Vec<usize> = match index {
+            Some(i) => vec![i],
+            None => (0..n).collect(),
+        };
+        for i in targets {
+            if let Some(m) = d.parsed.media.get_mut(i) {
+                if !m.has("end-of-candidates") {
+                    m.attributes.push(Attribute::flag("end-of-candidates"));
+                }
+            }
+        }
+        d.sdp = d.parsed.to_sdp_string();
+    }
+
+    /// Gathering without a network: new ICE credentials were applied by setLocalDescription,
+    /// so gathering runs and finishes at once. Events, in webrtc-pc §4.3.2 order:
+    /// icegatheringstatechange(gathering), one icecandidateerror per stun:/turn: URL (a page
+    /// cannot open UDP/TCP sockets), icegatheringstatechange(complete), icecandidate(null).
+    /// The shell dispatches them as tasks after setLocalDescription resolves.
+    pub(crate) fn start_gathering(&mut self) {
+        let has_media = self
+            .descs
+            .local()
+            .is_some_and(|d| d.parsed.media.iter().any(|m| !m.is_rejected()));
+        if !has_media {
+            return;
+        }
+        self.gathering = IceGatheringState::Gathering;
+        self.events.push_back(Event::IceGatheringStateChange {
+            state: IceGatheringState::Gathering,
+        });
+        for url in self
+            .ice_urls
+            .iter()
+            .filter(|u| u.is_unreachable_from_page())
+        {
+            self.events.push_back(Event::IceCandidateError {
+                address: None,
+                port: None,
+                url: url.url.clone(),
+                error_code: UNREACHABLE,
+                error_text: "STUN/TURN servers cannot be reached from a web page; use a polyrtc relay (ws:, wss: or https: URL)".into(),
+            });
+        }
+        self.gathering = IceGatheringState::Complete;
+        self.events.push_back(Event::IceGatheringStateChange {
+            state: IceGatheringState::Complete,
+        });
+        self.events
+            .push_back(Event::IceCandidate { candidate: None });
+    }
+}

@@ -1,0 +1,208 @@
+// RTCDataChannel. Attributes come from the engine's DataChannelSnapshot; readyState is mirrored
+// from `datachannelstatechange` events right before each event fires. The data path (send and
+// `message` events) needs engine ops that come with the data milestone: see `send()`.
+
+import { defineEventHandlers } from "./event-handlers.js";
+import { checkToken, webidlInterface } from "./webidl.js";
+
+const BINARY_TYPES = ["blob", "arraybuffer"];
+
+/**
+ * The default binaryType: "arraybuffer" as in Chromium (the spec says "blob"). Pages can change
+ * it for every new channel here.
+ */
+export const dataChannelDefaults = { binaryType: /** @type {BinaryType} */ ("arraybuffer") };
+
+/**
+ * What a channel needs from its peer connection (the connection core implements it).
+ * @typedef {{
+ *   closeDataChannel(channel: RTCDataChannel, handle: number): void,
+ *   sendDataChannel(channel: RTCDataChannel, handle: number, data: string | Uint8Array): void,
+ * }} ChannelOwner
+ */
+
+/**
+ * @type {{
+ *   update(c: RTCDataChannel, snapshot: any): void,
+ *   setReadyState(c: RTCDataChannel, state: RTCDataChannelState): void,
+ *   handle(c: RTCDataChannel): number,
+ *   setBufferedAmount(c: RTCDataChannel, amount: number): void,
+ *   deliver(c: RTCDataChannel, data: string | Uint8Array): void,
+ * }}
+ */
+export let channelInternals;
+
+export class RTCDataChannel extends EventTarget {
+  /** @type {ChannelOwner} */
+  #owner;
+  /** @type {any} DataChannelSnapshot */
+  #snap;
+  /** @type {RTCDataChannelState} */
+  #readyState;
+  #bufferedAmount = 0;
+  #bufferedAmountLowThreshold = 0;
+  /** @type {BinaryType} */
+  #binaryType = dataChannelDefaults.binaryType;
+  /** Sends waiting for a Blob to be read, so order is kept. @type {Promise<void> | null} */
+  #sendQueue = null;
+
+  /** @param {symbol} token @param {ChannelOwner} owner @param {any} snapshot */
+  constructor(token, owner, snapshot) {
+    checkToken(token, "RTCDataChannel");
+    super();
+    this.#owner = owner;
+    this.#snap = snapshot;
+    this.#readyState = snapshot.readyState;
+  }
+
+  get label() {
+    return this.#snap.label;
+  }
+  get ordered() {
+    return this.#snap.ordered;
+  }
+  get maxPacketLifeTime() {
+    return this.#snap.maxPacketLifeTime ?? null;
+  }
+  get maxRetransmits() {
+    return this.#snap.maxRetransmits ?? null;
+  }
+  get protocol() {
+    return this.#snap.protocol;
+  }
+  get negotiated() {
+    return this.#snap.negotiated;
+  }
+  get id() {
+    return this.#snap.id ?? null;
+  }
+  /** Chromium's non-standard priority. */
+  get priority() {
+    return this.#snap.priority;
+  }
+  get readyState() {
+    return this.#readyState;
+  }
+  get bufferedAmount() {
+    return this.#bufferedAmount;
+  }
+  get bufferedAmountLowThreshold() {
+    return this.#bufferedAmountLowThreshold;
+  }
+  set bufferedAmountLowThreshold(v) {
+    // unsigned long, no [EnforceRange]: modulo 2^32.
+    const n = Number(v);
+    this.#bufferedAmountLowThreshold = Number.isFinite(n)
+      ? ((Math.trunc(n) % 2 ** 32) + 2 ** 32) % 2 ** 32
+      : 0;
+  }
+  get binaryType() {
+    return this.#binaryType;
+  }
+  set binaryType(v) {
+    // An enum attribute ignores values outside the enum (WebIDL).
+    const s = `${v}`;
+    if (BINARY_TYPES.includes(s)) this.#binaryType = /** @type {BinaryType} */ (s);
+  }
+
+  /** @param {string | Blob | ArrayBuffer | ArrayBufferView} data */
+  send(data) {
+    if (arguments.length < 1) {
+      throw new TypeError(
+        "Failed to execute 'send' on 'RTCDataChannel': 1 argument required, but only 0 present.",
+      );
+    }
+    if (this.#readyState !== "open") {
+      throw new DOMException(
+        `Failed to execute 'send' on 'RTCDataChannel': RTCDataChannel.readyState is not 'open'`,
+        "InvalidStateError",
+      );
+    }
+    /** @type {string | Uint8Array | Promise<Uint8Array>} */
+    let payload;
+    let size;
+    if (typeof Blob === "function" && data instanceof Blob) {
+      payload = data.arrayBuffer().then((b) => new Uint8Array(b));
+      size = data.size;
+    } else if (data instanceof ArrayBuffer) {
+      payload = new Uint8Array(data.slice(0));
+      size = data.byteLength;
+    } else if (ArrayBuffer.isView(data)) {
+      payload = new Uint8Array(
+        data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength),
+      );
+      size = data.byteLength;
+    } else {
+      // USVString.
+      const s = `${data}`;
+      payload = /** @type {any} */ (s).toWellFormed ? /** @type {any} */ (s).toWellFormed() : s;
+      size = new TextEncoder().encode(/** @type {string} */ (payload)).byteLength;
+    }
+    if (payload instanceof Promise || this.#sendQueue) {
+      // A Blob is read asynchronously; later sends wait behind it to keep the order.
+      this.#bufferedAmount += size;
+      const prev = this.#sendQueue ?? Promise.resolve();
+      const p = prev
+        .then(() => payload)
+        .then((bytes) => {
+          this.#bufferedAmount -= size;
+          if (this.#readyState === "open")
+            this.#owner.sendDataChannel(this, this.#snap.handle, bytes);
+        })
+        .catch((e) => console.error("polyrtc: RTCDataChannel.send failed", e))
+        .finally(() => {
+          if (this.#sendQueue === p) this.#sendQueue = null;
+        });
+      this.#sendQueue = p;
+      return;
+    }
+    this.#owner.sendDataChannel(this, this.#snap.handle, payload);
+  }
+
+  close() {
+    if (this.#readyState === "closing" || this.#readyState === "closed") return;
+    this.#readyState = "closing";
+    this.#owner.closeDataChannel(this, this.#snap.handle);
+  }
+
+  static {
+    // Shim-internal access (no public surface): the connection core drives state and data.
+    channelInternals = {
+      /** A newer engine snapshot of this channel (id assigned, etc.). */
+      update(/** @type {RTCDataChannel} */ c, /** @type {any} */ snapshot) {
+        c.#snap = snapshot;
+      },
+      setReadyState(/** @type {RTCDataChannel} */ c, /** @type {RTCDataChannelState} */ state) {
+        c.#readyState = state;
+      },
+      handle(/** @type {RTCDataChannel} */ c) {
+        return /** @type {number} */ (c.#snap.handle);
+      },
+      setBufferedAmount(/** @type {RTCDataChannel} */ c, /** @type {number} */ amount) {
+        const before = c.#bufferedAmount;
+        c.#bufferedAmount = amount;
+        const low = c.#bufferedAmountLowThreshold;
+        if (before > low && amount <= low) c.dispatchEvent(new Event("bufferedamountlow"));
+      },
+      /** Deliver a received message. */
+      deliver(/** @type {RTCDataChannel} */ c, /** @type {string | Uint8Array} */ data) {
+        if (c.#readyState !== "open") return;
+        let value;
+        if (typeof data === "string") value = data;
+        else if (c.#binaryType === "blob" && typeof Blob === "function")
+          value = new Blob([/** @type {any} */ (data)]);
+        else value = data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength);
+        c.dispatchEvent(new MessageEvent("message", { data: value }));
+      },
+    };
+  }
+}
+defineEventHandlers(RTCDataChannel.prototype, [
+  "open",
+  "bufferedamountlow",
+  "error",
+  "closing",
+  "close",
+  "message",
+]);
+webidlInterface(RTCDataChannel, "RTCDataChannel");

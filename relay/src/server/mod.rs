@@ -1,0 +1,313 @@
+//! Thin tokio shells around [`TurnServer`]: UDP and TCP on one port, HTTP with
+//! WebSocket upgrade, one UDP socket per allocation, a one-second timer.
+//! Every shell hands bytes to the core under one mutex and sends what it
+//! returns; nothing here knows TURN.
+
+mod http;
+mod queue;
+mod relay_socket;
+mod stream;
+mod udp;
+
+use crate::allocation::{ClientId, ClientTransport};
+use crate::auth::{Authenticator, Credentials, NonceIssuer};
+use crate::config::Config;
+use crate::metrics::Metrics;
+use crate::turn::{Output, TurnServer};
+use queue::{QueueRx, QueueTx};
+use relay_socket::{RelayEntry, ShellSockets};
+use std::collections::HashMap;
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime};
+use tokio::net::{TcpListener, UdpSocket};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// A stream connection that sends nothing for this long and holds no
+/// allocation is closed (slow-loris and idle sockets cost file descriptors).
+const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+pub(crate) struct Shared {
+    core: Mutex<TurnServer>,
+    metrics: Arc<Metrics>,
+    udp: Option<Arc<UdpSocket>>,
+    conns: Mutex<HashMap<u64, QueueTx>>,
+    relays: Mutex<HashMap<SocketAddr, RelayEntry>>,
+    relay_ip: IpAddr,
+    next_conn: AtomicU64,
+    shutdown: watch::Receiver<bool>,
+    ws_allowed_origins: Vec<String>,
+    max_connections: usize,
+}
+
+impl Shared {
+    /// Run `f` on the core, then open sockets and send what it asked for.
+    fn with_core(
+        self: &Arc<Self>,
+        f: impl FnOnce(&mut TurnServer, &mut ShellSockets, &mut Vec<Output>),
+    ) {
+        let mut out = Vec::new();
+        let mut sockets = ShellSockets::new(self.relay_ip);
+        {
+            let mut core = lock(&self.core);
+            f(&mut core, &mut sockets, &mut out);
+        }
+        for (addr, sock) in sockets.opened {
+            self.register_relay(addr, sock);
+        }
+        self.dispatch(out);
+    }
+
+    fn dispatch(self: &Arc<Self>, out: Vec<Output>) {
+        for o in out {
+            match o {
+                Output::ToClient { client, data } => self.send_to_client(client, data),
+                Output::ToPeer { relay, peer, data } => {
+                    let sock = lock(&self.relays).get(&relay).map(|e| e.socket.clone());
+                    if let Some(s) = sock {
+                        if let Err(e) = s.try_send_to(&data, peer) {
+                            tracing::trace!(error = %e, %peer, "relay send dropped");
+                        }
+                    }
+                }
+                Output::CloseRelay { relay } => {
+                    if let Some(e) = lock(&self.relays).remove(&relay) {
+                        e.task.abort();
+                    }
+                }
+            }
+        }
+    }
+
+    fn send_to_client(&self, client: ClientId, data: Vec<u8>) {
+        let t = client.transport;
+        let len = data.len() as u64;
+        let sent = match t {
+            ClientTransport::Udp => match &self.udp {
+                Some(u) => u.try_send_to(&data, client.remote).is_ok(),
+                None => false,
+            },
+            _ => {
+                let tx = lock(&self.conns).get(&client.conn).cloned();
+                tx.is_some_and(|tx| tx.try_send(data))
+            }
+        };
+        if sent {
+            self.metrics.client_tx_packets.add(t, 1);
+            self.metrics.client_tx_bytes.add(t, len);
+        } else {
+            self.metrics.client_tx_dropped.add(t, 1);
+        }
+    }
+
+    /// Register a stream connection; `None` when `max_connections` are open.
+    fn new_conn(&self, transport: ClientTransport) -> Option<(u64, QueueRx)> {
+        let id = self.next_conn.fetch_add(1, Relaxed);
+        let (tx, rx) = queue::queue();
+        {
+            let mut conns = lock(&self.conns);
+            if conns.len() >= self.max_connections {
+                return None;
+            }
+            conns.insert(id, tx);
+        }
+        self.metrics.connections_active.add(transport, 1);
+        Some((id, rx))
+    }
+
+    fn at_connection_limit(&self) -> bool {
+        lock(&self.conns).len() >= self.max_connections
+    }
+
+    fn has_allocation(&self, client: &ClientId) -> bool {
+        lock(&self.core).allocations().get(client).is_some()
+    }
+
+    fn conn_closed(self: &Arc<Self>, client: ClientId) {
+        lock(&self.conns).remove(&client.conn);
+        self.metrics.connections_active.sub(client.transport, 1);
+        self.with_core(|core, _, out| core.client_closed(client, out));
+    }
+}
+
+/// A started relay; dropping it without `shutdown` leaves tasks running
+/// until the runtime ends.
+pub struct RunningServer {
+    pub udp_addr: Option<SocketAddr>,
+    pub tcp_addr: Option<SocketAddr>,
+    pub ws_addr: Option<SocketAddr>,
+    pub metrics_addr: Option<SocketAddr>,
+    shutdown_tx: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+    shared: Arc<Shared>,
+}
+
+impl RunningServer {
+    pub fn metrics(&self) -> Arc<Metrics> {
+        self.shared.metrics.clone()
+    }
+
+    pub fn allocation_count(&self) -> usize {
+        lock(&self.shared.core).allocations().len()
+    }
+
+    /// Stop listening, close connections, free every allocation.
+    pub async fn shutdown(self) {
+        let _ = self.shutdown_tx.send(true);
+        for t in self.tasks {
+            let _ = tokio::time::timeout(Duration::from_secs(2), t).await;
+        }
+        self.shared.with_core(|core, _, out| core.close_all(out));
+    }
+}
+
+/// The address relay sockets bind to: configured, else the listener's
+/// specific IP, else the host's primary address.
+fn choose_relay_ip(cfg: &Config) -> IpAddr {
+    if let Some(ip) = cfg.relay_ip {
+        return ip;
+    }
+    for l in [cfg.listen, cfg.ws_listen].into_iter().flatten() {
+        if !l.ip().is_unspecified() {
+            return l.ip();
+        }
+    }
+    // Connecting a UDP socket sends nothing; it only asks the kernel for the
+    // source address of the default route.
+    std::net::UdpSocket::bind("0.0.0.0:0")
+        .and_then(|s| s.connect("192.0.2.1:9").map(|_| s))
+        .and_then(|s| s.local_addr())
+        .map(|a| a.ip())
+        .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST))
+}
+
+async fn bind_udp_tcp(
+    addr: SocketAddr,
+    udp: bool,
+    tcp: bool,
+) -> io::Result<(Option<UdpSocket>, Option<TcpListener>)> {
+    let mut last_err = None;
+    for _ in 0..16 {
+        let u = if udp {
+            Some(UdpSocket::bind(addr).await?)
+        } else {
+            None
+        };
+        let port = match &u {
+            Some(u) => u.local_addr()?.port(),
+            None => addr.port(),
+        };
+        if !tcp {
+            return Ok((u, None));
+        }
+        match TcpListener::bind(SocketAddr::new(addr.ip(), port)).await {
+            Ok(t) => return Ok((u, Some(t))),
+            // Port 0: the kernel's UDP choice may be taken on TCP; try another.
+            Err(e) if addr.port() == 0 && udp => last_err = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last_err.unwrap_or_else(|| io::Error::other("no common UDP/TCP port")))
+}
+
+/// Bind every listener and spawn the tasks.
+pub async fn start(cfg: Config) -> io::Result<RunningServer> {
+    let metrics = Arc::new(Metrics::default());
+    let auth = Authenticator {
+        realm: cfg.turn.realm.clone(),
+        credentials: Credentials::new(&cfg.turn.realm, &cfg.users, cfg.static_auth_secrets.clone()),
+        nonces: NonceIssuer::new(rand::random(), cfg.turn.nonce_lifetime.as_secs()),
+    };
+    let unix_now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let core = TurnServer::new(
+        cfg.turn.clone(),
+        auth,
+        metrics.clone(),
+        Instant::now(),
+        unix_now,
+    );
+    let (udp, tcp) = match cfg.listen {
+        Some(addr) => bind_udp_tcp(addr, cfg.udp, cfg.tcp).await?,
+        None => (None, None),
+    };
+    let ws = match cfg.ws_listen {
+        Some(a) => Some(TcpListener::bind(a).await?),
+        None => None,
+    };
+    let metrics_listener = match cfg.metrics_listen {
+        Some(a) => Some(TcpListener::bind(a).await?),
+        None => None,
+    };
+    let udp = udp.map(Arc::new);
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let relay_ip = choose_relay_ip(&cfg);
+    let shared = Arc::new(Shared {
+        core: Mutex::new(core),
+        metrics,
+        udp: udp.clone(),
+        conns: Mutex::new(HashMap::new()),
+        relays: Mutex::new(HashMap::new()),
+        relay_ip,
+        next_conn: AtomicU64::new(1),
+        shutdown: shutdown_rx,
+        ws_allowed_origins: cfg.ws_allowed_origins.clone(),
+        max_connections: cfg.max_connections,
+    });
+    let mut running = RunningServer {
+        udp_addr: udp.as_ref().and_then(|u| u.local_addr().ok()),
+        tcp_addr: tcp.as_ref().and_then(|t| t.local_addr().ok()),
+        ws_addr: ws.as_ref().and_then(|t| t.local_addr().ok()),
+        metrics_addr: metrics_listener.as_ref().and_then(|t| t.local_addr().ok()),
+        shutdown_tx,
+        tasks: Vec::new(),
+        shared: shared.clone(),
+    };
+    if let Some(u) = udp {
+        running
+            .tasks
+            .push(tokio::spawn(udp::serve(shared.clone(), u)));
+    }
+    if let Some(t) = tcp {
+        running
+            .tasks
+            .push(tokio::spawn(stream::serve_tcp(shared.clone(), t)));
+    }
+    if let Some(w) = ws {
+        running
+            .tasks
+            .push(tokio::spawn(http::serve(shared.clone(), w, true)));
+    }
+    if let Some(m) = metrics_listener {
+        running
+            .tasks
+            .push(tokio::spawn(http::serve(shared.clone(), m, false)));
+    }
+    running.tasks.push(tokio::spawn(timer(shared.clone())));
+    tracing::info!(
+        udp = ?running.udp_addr, tcp = ?running.tcp_addr, ws = ?running.ws_addr,
+        metrics = ?running.metrics_addr, relay_ip = %relay_ip, "polyrtc-relay listening"
+    );
+    Ok(running)
+}
+
+async fn timer(shared: Arc<Shared>) {
+    let mut shutdown = shared.shutdown.clone();
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => shared.with_core(|core, _, out| core.handle_timeout(Instant::now(), out)),
+            _ = shutdown.changed() => break,
+        }
+    }
+}
