@@ -16,7 +16,7 @@ import { SDP_TYPES } from "./session-description.js";
 
 const ICE_TRANSPORT_POLICIES = ["relay", "all"];
 const BUNDLE_POLICIES = ["balanced", "max-compat", "max-bundle"];
-// "negotiate" is in Chromium's IDL enum (it then throws NotSupportedError: the engine's call).
+// "negotiate" is in Chromium's IDL enum; Chromium 156 accepts it in the constructor.
 const RTCP_MUX_POLICIES = ["negotiate", "require"];
 const PRIORITIES = ["very-low", "low", "medium", "high"];
 const DIRECTIONS = ["sendrecv", "sendonly", "recvonly", "inactive", "stopped"];

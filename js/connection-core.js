@@ -53,6 +53,8 @@ export class ConnectionCore {
     /** Returned to stable with the flag set: fire again if negotiation is still needed. */
     this.refireNegotiationNeeded = false;
     this.dataChannelCreated = false;
+    /** setRemoteDescription calls on the operations chain that have not finished. */
+    this.queuedRemoteDescriptions = 0;
     /** @type {any} */
     this.snapshot = this.#engine((h) => h.snapshot());
     const s = this.snapshot;
@@ -73,6 +75,8 @@ export class ConnectionCore {
     this.transceivers = new Map();
     /** Last snapshot of each transceiver, kept after the engine drops a stopped one. */
     this.transceiverSnapshots = new Map();
+    /** Ids of transceivers that ever had a mid (they keep their transport after close()). */
+    this.associated = new Set();
     /** @type {Map<number, RTCDataChannel>} */
     this.channels = new Map();
     /** sendEncodings per transceiver id (no engine op for RTP parameters yet). */
@@ -234,6 +238,7 @@ export class ConnectionCore {
   #syncObjects() {
     for (const t of this.snapshot.transceivers) {
       this.transceiverSnapshots.set(t.id, t);
+      if (t.mid != null) this.associated.add(t.id);
       const transceiver = this.transceivers.get(t.id) ?? this.#createTransceiver(t);
       // A stopped transceiver ends its receiver's track (no `ended` event: the UA ended it);
       // Chromium leaves them live when the whole connection closes.
@@ -308,9 +313,14 @@ export class ConnectionCore {
     return this.sctpTransport;
   }
 
-  /** Bundled: every transceiver with a mid uses the one DTLS transport. @param {number} id */
+  /**
+   * Bundled: every transceiver with a mid uses the one DTLS transport. After close() mids read
+   * null (Chromium) but the transceivers keep their (closed) transport.
+   * @param {number} id
+   */
   transportFor(id) {
-    return this.transceiverSnapshot(id)?.mid != null ? this.dtls() : null;
+    const associated = this.transceiverSnapshot(id)?.mid != null;
+    return associated || (this.closed && this.associated.has(id)) ? this.dtls() : null;
   }
 
   // --- operations chain and negotiation-needed -------------------------------------------------

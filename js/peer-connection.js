@@ -187,6 +187,24 @@ export class RTCPeerConnection extends EventTarget {
   createAnswer(options = undefined) {
     const core = coreOf(this);
     void options;
+    // Chromium checks the signaling state when createAnswer is called, before the operations
+    // chain: behind a queued setLocalDescription it rejects at once (docs/chromium-differences.md).
+    // Only a queued setRemoteDescription can bring the state to have-remote-offer, so with one
+    // queued the check waits for the chain (`setRemoteDescription(o); createAnswer()` works).
+    const state = core.snapshot.signalingState;
+    if (
+      !core.closed &&
+      core.queuedRemoteDescriptions === 0 &&
+      state !== "have-remote-offer" &&
+      state !== "have-local-pranswer"
+    ) {
+      return Promise.reject(
+        domError(
+          "InvalidStateError",
+          `Failed to execute 'createAnswer' on 'RTCPeerConnection': PeerConnection cannot create an answer in a state other than have-remote-offer or have-local-pranswer.`,
+        ),
+      );
+    }
     return core.chain(async () => {
       const reply = await core.operation({ op: "createAnswer" });
       return descriptionInit(reply.description);
@@ -232,17 +250,22 @@ export class RTCPeerConnection extends EventTarget {
     } catch (e) {
       return Promise.reject(e);
     }
+    if (!core.closed) core.queuedRemoteDescriptions++;
     return core.chain(async () => {
-      if (converted.type === null) {
-        await Promise.resolve();
-        throw domError("OperationError", "The remote description has no type.");
+      try {
+        if (converted.type === null) {
+          await Promise.resolve();
+          throw domError("OperationError", "The remote description has no type.");
+        }
+        let fired = false;
+        await core.operation({ op: "setRemoteDescription", description: converted }, (prev) => {
+          if (converted.type === "rollback") fired = core.refireOnRollback(prev);
+        });
+        core.afterDescriptionApplied(fired);
+        return undefined;
+      } finally {
+        core.queuedRemoteDescriptions--;
       }
-      let fired = false;
-      await core.operation({ op: "setRemoteDescription", description: converted }, (prev) => {
-        if (converted.type === "rollback") fired = core.refireOnRollback(prev);
-      });
-      core.afterDescriptionApplied(fired);
-      return undefined;
     });
   }
 

@@ -6,10 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 target_dir="${CARGO_TARGET_DIR:-target}"
-cargo build --release --target wasm32-unknown-unknown -p polyrtc
+cargo build --profile wasm-release --target wasm32-unknown-unknown -p polyrtc
 rm -rf dist/wasm
 wasm-bindgen --target web --out-dir dist/wasm --out-name polyrtc \
-  "$target_dir/wasm32-unknown-unknown/release/polyrtc.wasm"
+  "$target_dir/wasm32-unknown-unknown/wasm-release/polyrtc.wasm"
 if [ "${POLYRTC_WASM_OPT:-1}" = "1" ] && [ -x node_modules/.bin/wasm-opt ]; then
   # The features rustc enables by default for wasm32 today; wasm-opt must accept them.
   node_modules/.bin/wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \

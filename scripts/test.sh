@@ -28,6 +28,9 @@ export WASM_BINDGEN_TEST_TIMEOUT=180 CARGO_NET_OFFLINE=true CHROMEDRIVER=/usr/bi
 step "native Rust tests (real sockets on loopback, OpenSSL and browser peers)"
 scripts/netns.sh -- cargo test --workspace --quiet
 
+step "relay interop: coturn's turnutils_uclient through polyrtc-relay"
+scripts/netns.sh -- env CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}" relay/scripts/interop.sh
+
 step "wasm-bindgen tests in headless Chromium"
 scripts/netns.sh -- wasm-pack --quiet test --headless --chrome . -- --quiet
 

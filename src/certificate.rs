@@ -19,24 +19,37 @@ pub fn key_algorithm(params: &KeygenAlgorithm) -> Result<KeyAlgorithm, ApiError>
         KeygenAlgorithm::Ecdsa { named_curve } if named_curve == "P-256" => {
             Ok(KeyAlgorithm::EcdsaP256)
         }
-        KeygenAlgorithm::Ecdsa { named_curve } => {
-            Err(unsupported(&format!("the curve {named_curve:?} is not supported; use P-256")))
-        }
-        KeygenAlgorithm::RsassaPkcs1V15 { modulus_length, public_exponent, hash } => {
+        KeygenAlgorithm::Ecdsa { named_curve } => Err(unsupported(&format!(
+            "the curve {named_curve:?} is not supported; use P-256"
+        ))),
+        KeygenAlgorithm::RsassaPkcs1V15 {
+            modulus_length,
+            public_exponent,
+            hash,
+        } => {
             if !hash.eq_ignore_ascii_case("SHA-256") {
-                return Err(unsupported("RSASSA-PKCS1-v1_5 certificates need hash SHA-256"));
+                return Err(unsupported(
+                    "RSASSA-PKCS1-v1_5 certificates need hash SHA-256",
+                ));
             }
             let exponent = public_exponent
                 .iter()
                 .skip_while(|b| **b == 0)
-                .try_fold(0u32, |acc, b| acc.checked_mul(256).map(|v| v + u32::from(*b)));
+                .try_fold(0u32, |acc, b| {
+                    acc.checked_mul(256).map(|v| v + u32::from(*b))
+                });
             if exponent != Some(65537) {
-                return Err(unsupported("RSASSA-PKCS1-v1_5 certificates need publicExponent 65537"));
+                return Err(unsupported(
+                    "RSASSA-PKCS1-v1_5 certificates need publicExponent 65537",
+                ));
             }
             if !(1024..=8192).contains(modulus_length) {
                 return Err(unsupported("modulusLength must be between 1024 and 8192"));
             }
-            Ok(KeyAlgorithm::Rsa { modulus_bits: *modulus_length, public_exponent: 65537 })
+            Ok(KeyAlgorithm::Rsa {
+                modulus_bits: *modulus_length,
+                public_exponent: 65537,
+            })
         }
     }
 }
@@ -51,14 +64,20 @@ pub fn generate(
     let algorithm = key_algorithm(params)?;
     let mut rng = ChaCha20Rng::from_seed(seed);
     let now = wall_ms.max(0.0) as u64;
-    let lifetime = if lifetime_ms.is_finite() { lifetime_ms.max(0.0) as u64 } else { u64::MAX / 4 };
+    let lifetime = if lifetime_ms.is_finite() {
+        lifetime_ms.max(0.0) as u64
+    } else {
+        u64::MAX / 4
+    };
     let cert = Certificate::generate(algorithm, &mut rng, now, lifetime)
         .map_err(|e| ApiError::new(ErrorName::OperationError, e.to_string()))?;
     let fingerprints = ["sha-256"]
         .iter()
         .filter_map(|alg| {
-            fingerprint(&cert.der, alg)
-                .map(|value| Fingerprint { algorithm: (*alg).to_string(), value })
+            fingerprint(&cert.der, alg).map(|value| Fingerprint {
+                algorithm: (*alg).to_string(),
+                value,
+            })
         })
         .collect();
     Ok(CertificateData {
@@ -80,9 +99,17 @@ pub fn generate_certificate(
     let params: KeygenAlgorithm = from_js(keygen_algorithm, "keygen algorithm")?;
     let mut seed = [0u8; 32];
     getrandom::getrandom(&mut seed).map_err(|e| {
-        error_to_js(&ApiError::new(ErrorName::OperationError, format!("no randomness: {e}")))
+        error_to_js(&ApiError::new(
+            ErrorName::OperationError,
+            format!("no randomness: {e}"),
+        ))
     })?;
-    let data = generate(&params, seed, wall_ms, lifetime_ms.unwrap_or(DEFAULT_LIFETIME_MS))
-        .map_err(|e| error_to_js(&e))?;
+    let data = generate(
+        &params,
+        seed,
+        wall_ms,
+        lifetime_ms.unwrap_or(DEFAULT_LIFETIME_MS),
+    )
+    .map_err(|e| error_to_js(&e))?;
     to_js(&data)
 }

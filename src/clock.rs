@@ -33,7 +33,13 @@ fn origin() -> Instant {
 /// readings (never produced by a browser, but this is an API edge) clamp to the origin or to the
 /// largest representable offset instead of panicking.
 pub fn instant_from_ms(ms: f64) -> Instant {
-    let ms = if ms.is_finite() { ms.max(0.0) } else if ms > 0.0 { MAX_MS } else { 0.0 };
+    let ms = if ms.is_finite() {
+        ms.max(0.0)
+    } else if ms > 0.0 {
+        MAX_MS
+    } else {
+        0.0
+    };
     let ms = ms.min(MAX_MS);
     // `from_secs_f64` cannot panic here: the input is finite, non-negative and bounded.
     origin() + Duration::from_secs_f64(ms / 1000.0)

@@ -25,5 +25,7 @@ pub fn from_js<T: DeserializeOwned>(value: JsValue, what: &str) -> Result<T, JsV
 
 pub fn error_to_js(error: &ApiError) -> JsValue {
     // An ApiError always serializes; if it somehow did not, a string still carries the message.
-    error.serialize(&serializer()).unwrap_or_else(|_| JsValue::from_str(&error.message))
+    error
+        .serialize(&serializer())
+        .unwrap_or_else(|_| JsValue::from_str(&error.message))
 }

@@ -25,7 +25,9 @@ impl PeerConnectionHandle {
     ) -> Result<PeerConnectionHandle, JsValue> {
         let configuration: Configuration = from_js(configuration, "RTCConfiguration")?;
         let seed: [u8; 32] = seed.try_into().map_err(|_| {
-            error_to_js(&polyrtc_engine::ApiError::type_error("the seed must be 32 bytes"))
+            error_to_js(&polyrtc_engine::ApiError::type_error(
+                "the seed must be 32 bytes",
+            ))
         })?;
         PeerConnection::new(configuration, seed, instant_from_ms(now_ms), wall_ms)
             .map(|engine| PeerConnectionHandle { engine })

@@ -4,8 +4,9 @@
 
 use polyrtc::clock::instant_from_ms;
 use polyrtc_engine::{
-    ApiCall, ApiReply, CertificateData, Configuration, DataChannelInit, ErrorName, LocalDescriptionInit, MediaKind,
-    OfferOptions, PeerConnection, SessionDescription, SignalingState, TransceiverInit,
+    ApiCall, ApiReply, CertificateData, Configuration, DataChannelInit, ErrorName,
+    LocalDescriptionInit, MediaKind, OfferOptions, PeerConnection, SessionDescription,
+    SignalingState, TransceiverInit,
 };
 use wasm_bindgen_test::*;
 
@@ -14,14 +15,21 @@ wasm_bindgen_test_configure!(run_in_browser);
 const WALL: f64 = 1_764_000_000_000.0;
 
 fn pc(seed: u8) -> PeerConnection {
-    PeerConnection::new(Configuration::default(), [seed; 32], instant_from_ms(0.0), WALL)
-        .expect("default configuration is valid")
+    PeerConnection::new(
+        Configuration::default(),
+        [seed; 32],
+        instant_from_ms(0.0),
+        WALL,
+    )
+    .expect("default configuration is valid")
 }
 
 /// A connection with a given certificate: skips key generation where a test makes many.
 fn pc_with(seed: u8, certificate: &CertificateData) -> PeerConnection {
-    let configuration =
-        Configuration { certificates: vec![certificate.clone()], ..Configuration::default() };
+    let configuration = Configuration {
+        certificates: vec![certificate.clone()],
+        ..Configuration::default()
+    };
     PeerConnection::new(configuration, [seed; 32], instant_from_ms(0.0), WALL)
         .expect("configuration with a fresh certificate is valid")
 }
@@ -38,28 +46,69 @@ fn description(reply: ApiReply) -> SessionDescription {
 }
 
 fn set_local(pc: &mut PeerConnection, d: &SessionDescription) {
-    let init = LocalDescriptionInit { sdp_type: Some(d.sdp_type), sdp: d.sdp.clone() };
+    let init = LocalDescriptionInit {
+        sdp_type: Some(d.sdp_type),
+        sdp: d.sdp.clone(),
+    };
     call(pc, ApiCall::SetLocalDescription { description: init }).expect("SLD");
 }
 
 #[wasm_bindgen_test]
 fn offer_answer_with_media_and_data_reaches_stable() {
     let (mut a, mut b) = (pc(7), pc(8));
-    let init = DataChannelInit { ordered: true, ..Default::default() };
-    call(&mut a, ApiCall::CreateDataChannel { label: "chat".into(), init }).unwrap();
+    let init = DataChannelInit {
+        ordered: true,
+        ..Default::default()
+    };
+    call(
+        &mut a,
+        ApiCall::CreateDataChannel {
+            label: "chat".into(),
+            init,
+        },
+    )
+    .unwrap();
     for kind in [MediaKind::Audio, MediaKind::Video] {
-        let add = ApiCall::AddTransceiver { kind, track: None, init: TransceiverInit::default() };
+        let add = ApiCall::AddTransceiver {
+            kind,
+            track: None,
+            init: TransceiverInit::default(),
+        };
         call(&mut a, add).unwrap();
     }
-    let offer = description(call(&mut a, ApiCall::CreateOffer { options: OfferOptions::default() }).unwrap());
-    for needle in ["a=group:BUNDLE", "m=audio", "m=video", "webrtc-datachannel", "a=fingerprint:sha-256"] {
-        assert!(offer.sdp.contains(needle), "offer lacks {needle}:\n{}", offer.sdp);
+    let offer = description(
+        call(
+            &mut a,
+            ApiCall::CreateOffer {
+                options: OfferOptions::default(),
+            },
+        )
+        .unwrap(),
+    );
+    for needle in [
+        "a=group:BUNDLE",
+        "m=audio",
+        "m=video",
+        "webrtc-datachannel",
+        "a=fingerprint:sha-256",
+    ] {
+        assert!(
+            offer.sdp.contains(needle),
+            "offer lacks {needle}:\n{}",
+            offer.sdp
+        );
     }
     set_local(&mut a, &offer);
     call(&mut b, ApiCall::SetRemoteDescription { description: offer }).unwrap();
     let answer = description(call(&mut b, ApiCall::CreateAnswer).unwrap());
     set_local(&mut b, &answer);
-    call(&mut a, ApiCall::SetRemoteDescription { description: answer }).unwrap();
+    call(
+        &mut a,
+        ApiCall::SetRemoteDescription {
+            description: answer,
+        },
+    )
+    .unwrap();
     for p in [&a, &b] {
         let s = p.snapshot();
         assert_eq!(s.signaling_state, SignalingState::Stable);
@@ -77,7 +126,13 @@ fn wrong_state_calls_are_invalid_state_errors() {
     let err = call(&mut a, ApiCall::CreateAnswer).unwrap_err();
     assert_eq!(err.name, ErrorName::InvalidStateError);
     call(&mut a, ApiCall::Close).unwrap();
-    let err = call(&mut a, ApiCall::CreateOffer { options: OfferOptions::default() }).unwrap_err();
+    let err = call(
+        &mut a,
+        ApiCall::CreateOffer {
+            options: OfferOptions::default(),
+        },
+    )
+    .unwrap_err();
     assert_eq!(err.name, ErrorName::InvalidStateError);
     assert_eq!(a.snapshot().signaling_state, SignalingState::Closed);
 }
@@ -86,11 +141,27 @@ fn wrong_state_calls_are_invalid_state_errors() {
 #[wasm_bindgen_test]
 fn mutated_remote_sdp_never_traps() {
     let mut a = pc(11);
-    call(&mut a, ApiCall::CreateDataChannel { label: "x".into(), init: DataChannelInit::default() })
-        .unwrap();
-    let offer = description(call(&mut a, ApiCall::CreateOffer { options: OfferOptions::default() }).unwrap());
+    call(
+        &mut a,
+        ApiCall::CreateDataChannel {
+            label: "x".into(),
+            init: DataChannelInit::default(),
+        },
+    )
+    .unwrap();
+    let offer = description(
+        call(
+            &mut a,
+            ApiCall::CreateOffer {
+                options: OfferOptions::default(),
+            },
+        )
+        .unwrap(),
+    );
     let bytes = offer.sdp.as_bytes();
-    let keygen = polyrtc_engine::KeygenAlgorithm::Ecdsa { named_curve: "P-256".into() };
+    let keygen = polyrtc_engine::KeygenAlgorithm::Ecdsa {
+        named_curve: "P-256".into(),
+    };
     let certificate = polyrtc::certificate::generate(&keygen, [5; 32], WALL, 86_400_000.0).unwrap();
     let mut state = 0x2545_f491_u32;
     for round in 0..200 {
@@ -110,7 +181,10 @@ fn mutated_remote_sdp_never_traps() {
         }
         let sdp = String::from_utf8_lossy(&mutated).into_owned();
         let mut b = pc_with(12, &certificate);
-        let description = SessionDescription { sdp_type: polyrtc_engine::SdpType::Offer, sdp };
+        let description = SessionDescription {
+            sdp_type: polyrtc_engine::SdpType::Offer,
+            sdp,
+        };
         let _ = call(&mut b, ApiCall::SetRemoteDescription { description });
         let _ = call(&mut b, ApiCall::CreateAnswer);
     }

@@ -13,7 +13,9 @@ wasm_bindgen_test_configure!(run_in_browser);
 
 fn performance_now() -> f64 {
     let perf = js_sys::Reflect::get(&js_sys::global(), &"performance".into()).unwrap();
-    let now: js_sys::Function = js_sys::Reflect::get(&perf, &"now".into()).unwrap().unchecked_into();
+    let now: js_sys::Function = js_sys::Reflect::get(&perf, &"now".into())
+        .unwrap()
+        .unchecked_into();
     now.call0(&perf).unwrap().as_f64().unwrap()
 }
 
@@ -31,7 +33,11 @@ fn instants_follow_performance_now() {
     let b = instant_from_ms(t1);
     assert!(b > a);
     let measured = (b - a).as_secs_f64() * 1000.0;
-    assert!((measured - (t1 - t0)).abs() < 0.001, "{measured} vs {}", t1 - t0);
+    assert!(
+        (measured - (t1 - t0)).abs() < 0.001,
+        "{measured} vs {}",
+        t1 - t0
+    );
     assert!((ms_from_instant(b) - t1).abs() < 0.001);
 }
 
@@ -53,8 +59,14 @@ fn generates_an_ecdsa_certificate_in_the_browser() {
         .map_err(|e| format!("{e:?}"))
         .unwrap();
     let expires = get(&cert, "expires").as_f64().unwrap();
-    assert!((expires - (wall + 86_400_000.0)).abs() < 2000.0, "expires {expires}");
-    let fp = get(&js_sys::Array::from(&get(&cert, "fingerprints")).get(0), "value");
+    assert!(
+        (expires - (wall + 86_400_000.0)).abs() < 2000.0,
+        "expires {expires}"
+    );
+    let fp = get(
+        &js_sys::Array::from(&get(&cert, "fingerprints")).get(0),
+        "value",
+    );
     let fp = fp.as_string().unwrap();
     assert_eq!(fp.len(), 32 * 3 - 1, "{fp}");
 }
@@ -62,9 +74,12 @@ fn generates_an_ecdsa_certificate_in_the_browser() {
 #[wasm_bindgen_test]
 fn unsupported_curve_is_not_supported_error() {
     let params = js_sys::JSON::parse(r#"{"name":"ECDSA","namedCurve":"P-384"}"#).unwrap();
-    let err = polyrtc::certificate::generate_certificate(params, js_sys::Date::now(), None)
-        .unwrap_err();
-    assert_eq!(get(&err, "name").as_string().as_deref(), Some("NotSupportedError"));
+    let err =
+        polyrtc::certificate::generate_certificate(params, js_sys::Date::now(), None).unwrap_err();
+    assert_eq!(
+        get(&err, "name").as_string().as_deref(),
+        Some("NotSupportedError")
+    );
 }
 
 #[wasm_bindgen_test]
@@ -75,22 +90,52 @@ fn two_engines_negotiate_through_the_handle() {
     let mut a = PeerConnectionHandle::new(cfg.clone(), &[1u8; 32], now, wall).unwrap();
     let mut b = PeerConnectionHandle::new(cfg, &[2u8; 32], now, wall).unwrap();
     let call = |h: &mut PeerConnectionHandle, json: &str| {
-        h.call(js_sys::JSON::parse(json).unwrap(), performance_now(), js_sys::Date::now())
-            .map_err(|e| js_sys::JSON::stringify(&e).unwrap().as_string().unwrap())
-            .unwrap()
+        h.call(
+            js_sys::JSON::parse(json).unwrap(),
+            performance_now(),
+            js_sys::Date::now(),
+        )
+        .map_err(|e| js_sys::JSON::stringify(&e).unwrap().as_string().unwrap())
+        .unwrap()
     };
-    call(&mut a, r#"{"op":"createDataChannel","label":"chat","init":{}}"#);
-    let offer = get(&call(&mut a, r#"{"op":"createOffer","options":{}}"#), "description");
-    let offer_json = js_sys::JSON::stringify(&offer).unwrap().as_string().unwrap();
+    call(
+        &mut a,
+        r#"{"op":"createDataChannel","label":"chat","init":{}}"#,
+    );
+    let offer = get(
+        &call(&mut a, r#"{"op":"createOffer","options":{}}"#),
+        "description",
+    );
+    let offer_json = js_sys::JSON::stringify(&offer)
+        .unwrap()
+        .as_string()
+        .unwrap();
     assert!(offer_json.contains("webrtc-datachannel"), "{offer_json}");
-    call(&mut a, &format!(r#"{{"op":"setLocalDescription","description":{offer_json}}}"#));
-    call(&mut b, &format!(r#"{{"op":"setRemoteDescription","description":{offer_json}}}"#));
+    call(
+        &mut a,
+        &format!(r#"{{"op":"setLocalDescription","description":{offer_json}}}"#),
+    );
+    call(
+        &mut b,
+        &format!(r#"{{"op":"setRemoteDescription","description":{offer_json}}}"#),
+    );
     let answer = get(&call(&mut b, r#"{"op":"createAnswer"}"#), "description");
-    let answer_json = js_sys::JSON::stringify(&answer).unwrap().as_string().unwrap();
-    call(&mut b, &format!(r#"{{"op":"setLocalDescription","description":{answer_json}}}"#));
-    call(&mut a, &format!(r#"{{"op":"setRemoteDescription","description":{answer_json}}}"#));
+    let answer_json = js_sys::JSON::stringify(&answer)
+        .unwrap()
+        .as_string()
+        .unwrap();
+    call(
+        &mut b,
+        &format!(r#"{{"op":"setLocalDescription","description":{answer_json}}}"#),
+    );
+    call(
+        &mut a,
+        &format!(r#"{{"op":"setRemoteDescription","description":{answer_json}}}"#),
+    );
     for h in [&a, &b] {
-        let state = get(&h.snapshot().unwrap(), "signalingState").as_string().unwrap();
+        let state = get(&h.snapshot().unwrap(), "signalingState")
+            .as_string()
+            .unwrap();
         assert_eq!(state, "stable");
     }
     let events = js_sys::Array::from(&a.poll_events().unwrap());

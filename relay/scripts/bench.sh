@@ -8,9 +8,6 @@ export RUST_BACKTRACE=0
 cd "$(dirname "$0")/../.."
 SECS="${1:-3}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/tmp/tgt-relay}"
-# The workspace release profile is tuned for wasm size; a relay wants speed.
-export CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_OPT_LEVEL=3 \
-  CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 CARGO_PROFILE_RELEASE_PANIC=unwind
 cargo build -p polyrtc-relay --release -j 1 --quiet --example loadgen --bin polyrtc-relay
 BIN="$CARGO_TARGET_DIR/release/polyrtc-relay"
 LOAD="$CARGO_TARGET_DIR/release/examples/loadgen"

@@ -394,3 +394,49 @@ async fn garbage_on_tcp_closes_the_connection_but_not_the_server() {
     c.ask(&TurnClient::binding()).await;
     s.shutdown().await;
 }
+
+/// Two clients of one relay (the polyfill↔polyfill case): each allocation's
+/// relayed address is the other's peer, through the kernel or handed over
+/// inside the relay, with the same result.
+#[tokio::test]
+async fn two_allocations_reach_each_other_with_and_without_the_shortcut() {
+    for shortcut in [true, false] {
+        let s = start(|c| {
+            c.turn.intra_relay_shortcut = shortcut;
+            c.turn.peer_policy.allow_loopback = false;
+        })
+        .await;
+        let mut a = Conn::open(Kind::Ws, &s).await;
+        let mut b = Conn::open(Kind::Udp, &s).await;
+        let (mut ta, mut tb) = (
+            TurnClient::new("user", "pass"),
+            TurnClient::new("user", "pass"),
+        );
+        let ra = a.allocate(&mut ta).await;
+        let rb = b.allocate(&mut tb).await;
+        // Loopback peers are refused, but another allocation of this relay is not.
+        assert_eq!(a.code(&ta.channel_bind(0x4000, rb).1).await, None);
+        assert_eq!(b.code(&tb.create_permission(ra).1).await, None);
+        a.send(&TurnClient::channel_data(0x4000, b"from a", true))
+            .await;
+        assert_eq!(
+            data_indication_from(&mut b).await,
+            (ra, b"from a".to_vec()),
+            "shortcut {shortcut}"
+        );
+        b.send(&TurnClient::send_indication(ra, b"from b")).await;
+        let m = a.recv().await;
+        let cd = ChannelData::parse(&m).unwrap();
+        assert_eq!(
+            (cd.channel, cd.data),
+            (0x4000, &b"from b"[..]),
+            "shortcut {shortcut}"
+        );
+        let shortcut_count = s
+            .metrics()
+            .intra_relay_packets
+            .load(std::sync::atomic::Ordering::Relaxed);
+        assert_eq!(shortcut_count > 0, shortcut);
+        s.shutdown().await;
+    }
+}

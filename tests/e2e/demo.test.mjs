@@ -2,32 +2,16 @@
 // negotiating two peers in the page shows both reaching "stable", with the offer's SDP on screen.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import { chromium } from "playwright-core";
-import { serve } from "../../scripts/serve.mjs";
+import { startServer, launchBrowser } from "./harness.mjs";
 
 test("demo page: polyfill installed, two peers negotiate to stable", async () => {
-  const { server, url } = await serve({ port: 0 });
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "polyrtc-demo-"));
-  const ctx = await chromium.launchPersistentContext(dir, {
-    executablePath: "/usr/bin/chromium",
-    headless: true,
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
+  const server = await startServer();
+  const browser = await launchBrowser();
   try {
-    const page = await ctx.newPage();
+    const page = await browser.context.newPage();
     const errors = [];
     page.on("pageerror", (e) => errors.push(String(e)));
-    await page.goto(`${url}/`); // redirects to /www/
+    await page.goto(`${server.origin}/`); // redirects to /www/
     await page.waitForFunction(
       () => !/loading/.test(document.getElementById("status").textContent),
     );
@@ -52,8 +36,7 @@ test("demo page: polyfill installed, two peers negotiate to stable", async () =>
       });
     assert.deepEqual(errors, []);
   } finally {
-    await ctx.close();
-    server.close();
-    fs.rmSync(dir, { recursive: true, force: true });
+    await browser.close();
+    await server.close();
   }
 });

@@ -10,65 +10,21 @@
 //   POLYRTC_E2E_TIMEOUT_MS      per-scenario timeout inside the page (default 15000)
 //   POLYRTC_E2E_DEBUG=1         forward page console messages to stderr
 
-import http from "node:http";
-import fs from "node:fs";
 import fsp from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
+import { serve } from "../../scripts/serve.mjs";
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
-const MIME = {
-  ".html": "text/html; charset=utf-8",
-  ".js": "text/javascript; charset=utf-8",
-  ".mjs": "text/javascript; charset=utf-8",
-  ".json": "application/json; charset=utf-8",
-  ".map": "application/json; charset=utf-8",
-  ".wasm": "application/wasm",
-  ".css": "text/css; charset=utf-8",
-  ".ts": "text/plain; charset=utf-8",
-  ".txt": "text/plain; charset=utf-8",
-  ".svg": "image/svg+xml",
-  ".png": "image/png",
-  ".ico": "image/x-icon",
-};
-
 /** Serve `root` on 127.0.0.1 (an ephemeral port): http://127.0.0.1 is a secure context. */
 export async function startServer(root = REPO_ROOT) {
-  const server = http.createServer(async (req, res) => {
-    try {
-      const url = new URL(req.url, "http://127.0.0.1");
-      let rel = decodeURIComponent(url.pathname);
-      if (rel.endsWith("/")) rel += "index.html";
-      const file = path.resolve(root, "." + path.posix.normalize(rel));
-      if (file !== root && !file.startsWith(root + path.sep)) {
-        res.writeHead(403).end("forbidden");
-        return;
-      }
-      const st = await fsp.stat(file).catch(() => null);
-      if (!st || !st.isFile()) {
-        res.writeHead(404, { "content-type": "text/plain" }).end("not found: " + rel);
-        return;
-      }
-      const type = MIME[path.extname(file).toLowerCase()] ?? "application/octet-stream";
-      res.writeHead(200, {
-        "content-type": type,
-        "content-length": st.size,
-        "cache-control": "no-store",
-      });
-      if (req.method === "HEAD") return res.end();
-      fs.createReadStream(file).pipe(res);
-    } catch (e) {
-      res.writeHead(500).end(String(e));
-    }
-  });
-  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address();
+  const { server, url } = await serve({ host: "127.0.0.1", port: 0, dir: root });
   return {
-    port,
-    origin: `http://127.0.0.1:${port}`,
+    port: Number(new URL(url).port),
+    origin: url,
     close: () => new Promise((resolve) => server.close(resolve)),
   };
 }

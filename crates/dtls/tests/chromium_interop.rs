@@ -54,7 +54,10 @@ fn missing_prerequisite() -> Option<String> {
     let root = manifest_dir().join("../..");
     let checks: [(&str, PathBuf); 4] = [
         ("Chromium", PathBuf::from(CHROMIUM)),
-        ("peer script", manifest_dir().join("tests/chromium/peer.mjs")),
+        (
+            "peer script",
+            manifest_dir().join("tests/chromium/peer.mjs"),
+        ),
         ("playwright-core", root.join("node_modules/playwright-core")),
         ("scripts/netns.sh", root.join("scripts/netns.sh")),
     ];
@@ -76,8 +79,8 @@ fn in_netns(name: &str, test: fn()) {
         eprintln!("SKIPPED {name}: {why}");
         return;
     }
+    let _guard = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     if std::env::var("POLYRTC_IN_NETNS").as_deref() == Ok("1") {
-        let _guard = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
         return test();
     }
     if !Command::new("unshare")
@@ -101,7 +104,10 @@ fn in_netns(name: &str, test: fn()) {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(out.status.success(), "{name} failed in the namespace:\n{log}");
+    assert!(
+        out.status.success(),
+        "{name} failed in the namespace:\n{log}"
+    );
     assert!(
         log.contains("1 passed"),
         "{name} did not run in the namespace:\n{log}"
@@ -405,7 +411,11 @@ fn run(our_role: Role) {
         }
         other => panic!("our endpoint did not connect: {other:?}\n{log}"),
     }
-    assert!(dtls.as_ref().unwrap().export_keying_material("EXTRACTOR-dtls_srtp", 60).is_ok());
+    assert!(dtls
+        .as_ref()
+        .unwrap()
+        .export_keying_material("EXTRACTOR-dtls_srtp", 60)
+        .is_ok());
 
     let fixture = match our_role {
         Role::Server => CLIENT_HELLO_FIXTURE,

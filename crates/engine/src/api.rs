@@ -102,7 +102,8 @@ pub enum BundlePolicy {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum RtcpMuxPolicy {
-    /// Legacy value some apps still pass; Chromium rejects it (NotSupportedError) since M57.
+    /// Legacy value; Chromium 156 accepts it in the constructor (RTCP is still multiplexed) and
+    /// setConfiguration changing the policy throws InvalidModificationError.
     Negotiate,
     #[default]
     Require,
@@ -466,7 +467,9 @@ pub struct DataChannelSnapshot {
     pub max_retransmits: Option<u16>,
     pub protocol: String,
     pub negotiated: bool,
-    /// Null until the DTLS role is known for in-band negotiated channels.
+    /// Null until the DTLS role is known for in-band negotiated channels; a channel created
+    /// before the role was known keeps reading null until the SCTP association is up
+    /// (Chromium), though its stream id is reserved when the role becomes known.
     pub id: Option<u16>,
     pub ready_state: DataChannelState,
     pub priority: String,

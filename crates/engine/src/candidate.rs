@@ -167,16 +167,26 @@ impl Candidate {
                 _ => None,
             },
             priority: Some(self.priority),
-            address: Some(self.address.clone()),
+            address: Some(uri_host(&self.address)),
             protocol: Some(self.protocol.clone()),
             port: Some(self.port),
             candidate_type: Some(self.typ.clone()),
             tcp_type: self.tcp_type.clone(),
-            related_address: self.related_address.clone(),
+            related_address: self.related_address.as_deref().map(uri_host),
             related_port: self.related_port,
             relay_protocol: None,
             url: None,
         }
+    }
+}
+
+/// Chromium exposes addresses as URI hosts (rtc::SocketAddress::HostAsURIString): an IPv6
+/// literal is bracketed ("[::1]"); the candidate line itself is unchanged.
+fn uri_host(address: &str) -> String {
+    if address.contains(':') && !address.starts_with('[') {
+        format!("[{address}]")
+    } else {
+        address.to_string()
     }
 }
 

@@ -152,6 +152,35 @@ pub fn extmap_attributes(kind: MediaKind) -> Vec<Attribute> {
         .collect()
 }
 
+/// Our extmap lines for a subsequent offer: ids already negotiated in the session keep their
+/// URI (RFC 8285 §6 / RFC 9429 §5.2.2; Chromium rejects an offer that reassigns an id in use on
+/// a BUNDLE group with InvalidAccessError). `in_use`: (id, uri) pairs of the current
+/// descriptions. A URI not yet negotiated keeps our default id when it is free, else takes the
+/// lowest free one-byte-header id.
+pub fn offer_extmaps(kind: MediaKind, in_use: &[(u16, String)]) -> Vec<Attribute> {
+    let mut taken: Vec<(u16, &str)> = in_use.iter().map(|(i, u)| (*i, u.as_str())).collect();
+    let mut out = Vec::new();
+    for (default_id, uri) in extmaps(kind) {
+        let id = match taken.iter().find(|(_, u)| u == uri) {
+            Some((id, _)) => Some(*id),
+            None => {
+                let free = |id: &u16| !taken.iter().any(|(i, _)| i == id);
+                let id = Some(*default_id)
+                    .filter(free)
+                    .or_else(|| (1..=14).find(free));
+                if let Some(id) = id {
+                    taken.push((id, uri));
+                }
+                id
+            }
+        };
+        if let Some(id) = id {
+            out.push(Attribute::new("extmap", format!("{id} {uri}")));
+        }
+    }
+    out
+}
+
 /// rtpmap / rtcp-fb / fmtp lines of an offer, per codec in Chromium's grouping.
 pub fn offer_codec_attributes(kind: MediaKind) -> Vec<Attribute> {
     let mut out = Vec::new();

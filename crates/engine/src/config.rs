@@ -2,8 +2,7 @@
 //! parsing (RFC 7064 stun/stuns, RFC 7065 turn/turns, plus polyrtc's relay URLs ws/wss/https).
 
 use crate::api::{
-    ApiError, CertificateData, Configuration, ErrorName, Fingerprint, IceServer, RtcpMuxPolicy,
-    Urls,
+    ApiError, CertificateData, Configuration, ErrorName, Fingerprint, IceServer, Urls,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -18,8 +17,6 @@ pub enum ConfigError {
         "Both username and credential are required when the URL scheme is \"turn\" or \"turns\"."
     )]
     MissingTurnCredentials,
-    #[error("rtcpMuxPolicy 'negotiate' is not supported")]
-    RtcpMuxNegotiate,
     #[error("a certificate has expired")]
     ExpiredCertificate,
     #[error("a certificate has no sha-256 fingerprint")]
@@ -39,7 +36,6 @@ impl From<ConfigError> for ApiError {
             ConfigError::MissingTurnCredentials
             | ConfigError::ExpiredCertificate
             | ConfigError::BadCertificate => ErrorName::InvalidAccessError,
-            ConfigError::RtcpMuxNegotiate => ErrorName::NotSupportedError,
             ConfigError::Closed => ErrorName::InvalidStateError,
             ConfigError::Modified(_) => ErrorName::InvalidModificationError,
         };
@@ -237,26 +233,31 @@ pub fn normalize_certificate(
     Ok(cert)
 }
 
-/// The constructor's checks that `setConfiguration` does differently.
-pub fn validate_initial(config: &Configuration) -> Result<(), ConfigError> {
-    // Chromium removed rtcpMuxPolicy "negotiate" (M57) and throws NotSupportedError.
-    if config.rtcp_mux_policy == RtcpMuxPolicy::Negotiate {
-        return Err(ConfigError::RtcpMuxNegotiate);
-    }
+/// The constructor's checks that `setConfiguration` does differently. Chromium 156 accepts
+/// rtcpMuxPolicy "negotiate" in the constructor (older versions threw NotSupportedError); RTCP
+/// is multiplexed either way, as "require" does.
+pub fn validate_initial(_config: &Configuration) -> Result<(), ConfigError> {
     Ok(())
 }
 
 /// webrtc-pc §4.4.1.6 modification checks for `setConfiguration`. `offer_applied`: a local
-/// offer has been set (iceCandidatePoolSize is then frozen).
+/// offer has been set (iceCandidatePoolSize is then frozen). `user_certificates`: the
+/// constructor's configuration named certificates.
 pub fn validate_modification(
     old: &Configuration,
     new: &Configuration,
     offer_applied: bool,
+    user_certificates: bool,
 ) -> Result<(), ConfigError> {
     if old.peer_identity.is_some() && new.peer_identity != old.peer_identity {
         return Err(ConfigError::Modified("peerIdentity"));
     }
-    // An empty list means "not given" (the dictionary member absent): keep the old certificates.
+    // Chromium compares with the certificates the page gave the constructor: leaving them out
+    // is a modification (InvalidModificationError) when the page gave some. An empty list on a
+    // connection that generated its own certificate means "not given".
+    if new.certificates.is_empty() && user_certificates {
+        return Err(ConfigError::Modified("certificates"));
+    }
     if !new.certificates.is_empty() {
         let mut a: Vec<&[u8]> = old
             .certificates
@@ -370,16 +371,16 @@ mod tests {
         let mut new = old.clone();
         new.bundle_policy = crate::api::BundlePolicy::MaxBundle;
         assert_eq!(
-            validate_modification(&old, &new, false),
+            validate_modification(&old, &new, false, false),
             Err(ConfigError::Modified("bundlePolicy"))
         );
         let mut new = old.clone();
         new.ice_candidate_pool_size = 3;
-        assert!(validate_modification(&old, &new, false).is_ok());
-        assert!(validate_modification(&old, &new, true).is_err());
+        assert!(validate_modification(&old, &new, false, false).is_ok());
+        assert!(validate_modification(&old, &new, true, false).is_err());
         let mut with_id = old.clone();
         with_id.peer_identity = Some("a".into());
-        assert!(validate_modification(&with_id, &old, false).is_err());
-        assert!(validate_modification(&old, &with_id, false).is_ok());
+        assert!(validate_modification(&with_id, &old, false, false).is_err());
+        assert!(validate_modification(&old, &with_id, false, false).is_ok());
     }
 }

@@ -45,9 +45,22 @@ pub struct DataChannel {
     pub init: DataChannelInit,
     pub id: Option<u16>,
     pub ready_state: DataChannelState,
+    /// The id was reserved when the DTLS role became known, after the channel was created:
+    /// Chromium reports such an id only once the SCTP association is up, so `id` stays null
+    /// to the page until then (the stream id is reserved all the same).
+    pub id_hidden: bool,
 }
 
 impl DataChannel {
+    /// The `id` attribute as the page sees it.
+    pub fn visible_id(&self) -> Option<u16> {
+        if self.id_hidden {
+            None
+        } else {
+            self.id
+        }
+    }
+
     pub fn snapshot(&self) -> DataChannelSnapshot {
         DataChannelSnapshot {
             handle: self.handle,
@@ -57,7 +70,7 @@ impl DataChannel {
             max_retransmits: self.init.max_retransmits,
             protocol: self.init.protocol.clone(),
             negotiated: self.init.negotiated,
-            id: self.id,
+            id: self.visible_id(),
             ready_state: self.ready_state,
             priority: self.init.priority.clone().unwrap_or_else(|| "low".into()),
         }
@@ -138,6 +151,7 @@ impl crate::peer_connection::PeerConnection {
             init,
             id,
             ready_state: DataChannelState::Connecting,
+            id_hidden: false,
         };
         let snapshot = channel.snapshot();
         self.channels.push(channel);
@@ -165,7 +179,7 @@ impl crate::peer_connection::PeerConnection {
             self.channels_closed += 1;
         }
         c.ready_state = DataChannelState::Closing;
-        let (channel, id) = (c.handle, c.id);
+        let (channel, id) = (c.handle, c.visible_id());
         self.events.push_back(Event::DataChannelStateChange {
             channel,
             state: DataChannelState::Closing,
@@ -201,13 +215,14 @@ impl crate::peer_connection::PeerConnection {
                 Ok(id) => {
                     if let Some(c) = self.channels.get_mut(i) {
                         c.id = Some(id);
+                        c.id_hidden = true;
                     }
                 }
                 // No id left: the spec closes the channel with an OperationError.
                 Err(_) => {
                     if let Some(c) = self.channels.get_mut(i) {
                         c.ready_state = DataChannelState::Closed;
-                        let (channel, id) = (c.handle, c.id);
+                        let (channel, id) = (c.handle, c.visible_id());
                         self.events.push_back(Event::DataChannelStateChange {
                             channel,
                             state: DataChannelState::Closed,

@@ -17,8 +17,6 @@ pub enum IceError {
     UnknownMid(String),
     #[error("sdpMLineIndex {0} is out of range")]
     IndexOutOfRange(u16),
-    #[error("The ICE candidate's usernameFragment does not match the remote description")]
-    UfragMismatch,
     #[error("Error processing ICE candidate: {0}")]
     Malformed(candidate::CandidateError),
 }
@@ -48,13 +46,23 @@ impl PeerConnection {
             return Err(IceError::NoMidNoIndex.into());
         }
         self.check_open()?;
-        let remote = self.descs.remote().ok_or(IceError::NoRemoteDescription)?;
+        let end_of_candidates = init.candidate.is_empty();
+        let Some(remote) = self.descs.remote() else {
+            // Chromium resolves an end-of-candidates indication without a remote description
+            // (webrtc-pc says InvalidStateError; docs/chromium-differences.md).
+            if end_of_candidates {
+                return Ok(ApiReply::Done);
+            }
+            return Err(IceError::NoRemoteDescription.into());
+        };
         let sdp = &remote.parsed;
         let index = match (&init.sdp_mid, init.sdp_m_line_index) {
-            (Some(mid), _) => Some(
-                sdp.media_index_by_mid(mid)
-                    .ok_or_else(|| IceError::UnknownMid(mid.clone()))?,
-            ),
+            (Some(mid), _) => match sdp.media_index_by_mid(mid) {
+                Some(i) => Some(i),
+                // Chromium: end-of-candidates for an unknown mid resolves and does nothing.
+                None if end_of_candidates => return Ok(ApiReply::Done),
+                None => return Err(IceError::UnknownMid(mid.clone()).into()),
+            },
             (None, Some(i)) => {
                 let ok = usize::from(i) < sdp.media.len();
                 Some(
@@ -79,7 +87,9 @@ impl PeerConnection {
                 None => (0..sdp.media.len()).any(|i| sdp.ice_ufrag(i) == Some(u.as_str())),
             };
             if !matches {
-                return Err(IceError::UfragMismatch.into());
+                // Chromium resolves and keeps the candidate for a later ICE generation; we drop
+                // it (webrtc-pc says OperationError; docs/chromium-differences.md).
+                return Ok(ApiReply::Done);
             }
         }
         match (parsed, index) {

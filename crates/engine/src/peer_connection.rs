@@ -56,6 +56,8 @@ pub struct PeerConnection {
     pub(crate) channels_opened: u32,
     pub(crate) channels_closed: u32,
     pub(crate) closed: bool,
+    /// The constructor's configuration named certificates (setConfiguration must repeat them).
+    pub(crate) user_certificates: bool,
 }
 
 impl PeerConnection {
@@ -76,6 +78,7 @@ impl PeerConnection {
             .map(|c| config::normalize_certificate(c, wall_ms))
             .collect::<Result<_, _>>()?;
         let ice_urls = config::validate_ice_servers(&configuration.ice_servers)?;
+        let user_certificates = !configuration.certificates.is_empty();
         if configuration.certificates.is_empty() {
             configuration
                 .certificates
@@ -116,6 +119,7 @@ impl PeerConnection {
             channels_opened: 0,
             channels_closed: 0,
             closed: false,
+            user_certificates,
         })
     }
 
@@ -183,11 +187,7 @@ impl PeerConnection {
             ice_gathering_state: self.gathering,
             ice_connection_state: self.ice_connection,
             connection_state: self.connection,
-            dtls_state: if self.closed {
-                DtlsTransportState::Closed
-            } else {
-                DtlsTransportState::New
-            },
+            dtls_state: self.snapshot_dtls(),
             can_trickle_ice_candidates: self.can_trickle,
             current_local_description: self.descs.current_local.as_ref().map(|d| d.to_api()),
             pending_local_description: self.descs.pending_local.as_ref().map(|d| d.to_api()),
@@ -200,6 +200,14 @@ impl PeerConnection {
                 .collect(),
             sctp: self.sctp_snapshot(),
             data_channels: self.channels.iter().map(DataChannel::snapshot).collect(),
+        }
+    }
+
+    pub(crate) fn snapshot_dtls(&self) -> DtlsTransportState {
+        if self.closed {
+            DtlsTransportState::Closed
+        } else {
+            DtlsTransportState::New
         }
     }
 
@@ -219,7 +227,7 @@ impl PeerConnection {
             return Err(config::ConfigError::Closed.into());
         }
         let offer_applied = self.applied_ice.is_some();
-        config::validate_modification(&self.config, &new, offer_applied)?;
+        config::validate_modification(&self.config, &new, offer_applied, self.user_certificates)?;
         for c in &new.certificates {
             config::normalize_certificate(c, wall_ms)?;
         }
@@ -246,6 +254,8 @@ impl PeerConnection {
         self.signaling = SignalingState::Closed;
         for t in &mut self.transceivers {
             t.mark_stopped();
+            // Chromium reports mid null after close().
+            t.mid = None;
         }
         // webrtc-pc: channels' [[ReadyState]] becomes "closed" without events here (Chromium
         // fires close on each open channel; none can be open without a network).

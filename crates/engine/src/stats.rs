@@ -1,9 +1,10 @@
-//! getStats (webrtc-stats): what exists without a network, the `peer-connection` and
-//! `certificate` dictionaries.
+//! getStats (webrtc-stats): what exists without a network: `peer-connection`, `data-channel`,
+//! and, once a description created the transport, `transport` and `certificate`.
 
 use std::collections::BTreeMap;
 
 use crate::api::serde_json_compat::Value;
+use crate::api::{DataChannelState, DtlsTransportState, IceConnectionState};
 use crate::peer_connection::PeerConnection;
 
 impl PeerConnection {
@@ -19,6 +20,68 @@ impl PeerConnection {
             Value::Number(f64::from(self.channels_closed)),
         );
         out.push(Value::Object(pc));
+        for c in &self.channels {
+            // Chromium's id: "D" + an internal channel number.
+            let mut d = base(&format!("D{}", c.handle), "data-channel", timestamp);
+            d.insert("label".into(), Value::String(c.label.clone()));
+            d.insert("protocol".into(), Value::String(c.init.protocol.clone()));
+            if let Some(id) = c.visible_id() {
+                d.insert("dataChannelIdentifier".into(), Value::Number(f64::from(id)));
+            }
+            d.insert(
+                "state".into(),
+                Value::String(state_str(c.ready_state).into()),
+            );
+            for k in [
+                "messagesSent",
+                "bytesSent",
+                "messagesReceived",
+                "bytesReceived",
+            ] {
+                d.insert(k.into(), Value::Number(0.0));
+            }
+            out.push(Value::Object(d));
+        }
+        // Chromium reports the transport (and the certificates it uses) once a description
+        // created it; a fresh connection has only "peer-connection".
+        if self.descs.local().is_none() && self.descs.remote().is_none() {
+            return out;
+        }
+        let cert_id = self
+            .config
+            .certificates
+            .first()
+            .and_then(|c| c.fingerprints.first())
+            .map(|fp| format!("CF{}", fp.value));
+        let mut t = base("T01", "transport", timestamp);
+        for k in [
+            "bytesSent",
+            "bytesReceived",
+            "packetsSent",
+            "packetsReceived",
+            "selectedCandidatePairChanges",
+        ] {
+            t.insert(k.into(), Value::Number(0.0));
+        }
+        t.insert(
+            "dtlsState".into(),
+            Value::String(dtls_str(self.snapshot_dtls()).into()),
+        );
+        t.insert("dtlsRole".into(), Value::String("unknown".into()));
+        t.insert(
+            "iceState".into(),
+            Value::String(ice_str(self.ice_connection).into()),
+        );
+        if let Some(ice) = &self.applied_ice {
+            t.insert(
+                "iceLocalUsernameFragment".into(),
+                Value::String(ice.ufrag.clone()),
+            );
+        }
+        if let Some(id) = cert_id {
+            t.insert("localCertificateId".into(), Value::String(id));
+        }
+        out.push(Value::Object(t));
         for cert in &self.config.certificates {
             for fp in &cert.fingerprints {
                 // Chromium's id: "CF" + fingerprint.
@@ -36,6 +99,37 @@ impl PeerConnection {
             }
         }
         out
+    }
+}
+
+fn state_str(s: DataChannelState) -> &'static str {
+    match s {
+        DataChannelState::Connecting => "connecting",
+        DataChannelState::Open => "open",
+        DataChannelState::Closing => "closing",
+        DataChannelState::Closed => "closed",
+    }
+}
+
+fn dtls_str(s: DtlsTransportState) -> &'static str {
+    match s {
+        DtlsTransportState::New => "new",
+        DtlsTransportState::Connecting => "connecting",
+        DtlsTransportState::Connected => "connected",
+        DtlsTransportState::Closed => "closed",
+        DtlsTransportState::Failed => "failed",
+    }
+}
+
+fn ice_str(s: IceConnectionState) -> &'static str {
+    match s {
+        IceConnectionState::New => "new",
+        IceConnectionState::Checking => "checking",
+        IceConnectionState::Connected => "connected",
+        IceConnectionState::Completed => "completed",
+        IceConnectionState::Disconnected => "disconnected",
+        IceConnectionState::Failed => "failed",
+        IceConnectionState::Closed => "closed",
     }
 }
 

@@ -46,13 +46,17 @@ fn constructor_validation() {
         new_err(with(server(Urls::One("turn:x".into()), false))),
         ErrorName::InvalidAccessError
     );
-    assert_eq!(
-        new_err(Configuration {
+    // Chromium 156 accepts rtcpMuxPolicy "negotiate" in the constructor.
+    assert!(PeerConnection::new(
+        Configuration {
             rtcp_mux_policy: RtcpMuxPolicy::Negotiate,
             ..config()
-        }),
-        ErrorName::NotSupportedError
-    );
+        },
+        [1; 32],
+        std::time::Instant::now(),
+        WALL_MS,
+    )
+    .is_ok());
     let mut expired = fake_cert(7);
     expired.expires = WALL_MS - 1.0;
     assert_eq!(
@@ -103,6 +107,13 @@ fn set_configuration_rules() {
         .name,
         ErrorName::InvalidModificationError
     );
+    // The constructor named a certificate: leaving it out is a modification (Chromium).
+    assert_eq!(
+        set(&mut a, Configuration::default()).unwrap_err().name,
+        ErrorName::InvalidModificationError
+    );
+    let mut generated = pc_with(Configuration::default(), 9);
+    assert!(set(&mut generated, Configuration::default()).is_ok());
     assert_eq!(
         set(
             &mut a,
@@ -139,13 +150,13 @@ fn set_configuration_rules() {
         .name,
         ErrorName::SyntaxError
     );
-    // Certificates absent (empty) keeps the current ones.
+    // Repeating the certificates keeps them.
     set(
         &mut a,
         Configuration {
             ice_candidate_pool_size: 2,
             ice_transport_policy: IceTransportPolicy::Relay,
-            ..Default::default()
+            ..config()
         },
     )
     .unwrap();
@@ -212,7 +223,9 @@ fn stats_have_peer_connection_and_certificate() {
         Value::Object(m) => m.get(k).cloned(),
         _ => None,
     };
-    assert_eq!(stats.len(), 2);
+    // A fresh connection: only "peer-connection" (Chromium has no transport, hence no
+    // certificate stats, before a description).
+    assert_eq!(stats.len(), 1);
     assert_eq!(
         get(&stats[0], "type"),
         Some(Value::String("peer-connection".into()))
@@ -222,6 +235,33 @@ fn stats_have_peer_connection_and_certificate() {
         get(&stats[0], "dataChannelsOpened"),
         Some(Value::Number(0.0))
     );
+    // After the first SLD: data-channel, transport and certificate.
+    channel(&mut a, "x", dc_init()).unwrap();
+    let o = offer(&mut a);
+    sld(&mut a, &o).unwrap();
+    let ApiReply::Stats { stats } = ok(&mut a, ApiCall::GetStats { timestamp: 1234.5 }) else {
+        panic!()
+    };
+    let types: Vec<_> = stats.iter().filter_map(|s| get(s, "type")).collect();
+    assert_eq!(
+        types,
+        [
+            "peer-connection",
+            "data-channel",
+            "transport",
+            "certificate"
+        ]
+        .map(|t| Value::String(t.into()))
+    );
+    let dc = &stats[1];
+    assert_eq!(get(dc, "label"), Some(Value::String("x".into())));
+    assert_eq!(get(dc, "state"), Some(Value::String("connecting".into())));
+    assert_eq!(get(dc, "dataChannelIdentifier"), None);
+    assert_eq!(get(dc, "messagesSent"), Some(Value::Number(0.0)));
+    let tr = &stats[2];
+    assert_eq!(get(tr, "dtlsState"), Some(Value::String("new".into())));
+    assert_eq!(get(tr, "localCertificateId"), get(&stats[3], "id"));
+    let stats = [stats[0].clone(), stats[3].clone()];
     assert_eq!(
         get(&stats[1], "type"),
         Some(Value::String("certificate".into()))

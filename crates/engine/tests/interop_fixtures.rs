@@ -86,9 +86,11 @@ m=video 9 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 0.0.0.0\r\na=mid:2\r\na=setup:actpass
     assert_eq!(m[2], "m=video 9 UDP/TLS/RTP/SAVPF 96");
     assert!(ans.sdp.contains("a=group:BUNDLE 2\r\n"));
     sld(&mut b, &ans).unwrap();
+    // The rejected audio transceiver is stopped and, negotiation done, removed (Chromium).
     let t = &b.snapshot().transceivers;
-    assert!(t[0].stopped);
-    assert!(!t[1].stopped);
+    assert_eq!(t.len(), 1);
+    assert_eq!(t[0].kind, MediaKind::Video);
+    assert!(!t[0].stopped);
 }
 
 #[test]
@@ -102,4 +104,51 @@ m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\nc=IN IP4 0.0.0.0\r\na=mid:1\
     sld(&mut b, &ans).unwrap();
     assert!(b.snapshot().sctp.is_some());
     assert!(m_lines(&ans.sdp)[0].starts_with("m=video 0 "));
+}
+
+#[test]
+fn subsequent_offer_keeps_negotiated_extmap_ids() {
+    // Firefox numbers its header extensions differently from us; a re-offer must not reassign
+    // an id in use (Chromium rejects it with InvalidAccessError).
+    let mut b = pc(2);
+    srd(&mut b, &desc(SdpType::Offer, FIREFOX)).unwrap();
+    let ans = answer(&mut b);
+    sld(&mut b, &ans).unwrap();
+    let negotiated: Vec<&str> = ans
+        .sdp
+        .lines()
+        .filter(|l| l.starts_with("a=extmap:"))
+        .collect();
+    assert!(!negotiated.is_empty());
+    let o = offer(&mut b);
+    for line in &negotiated {
+        let (id, uri) = line.split_once(' ').unwrap_or_default();
+        for other in o.sdp.lines().filter(|l| l.starts_with("a=extmap:")) {
+            let (oid, ouri) = other.split_once(' ').unwrap_or_default();
+            assert!(oid != id || ouri == uri, "{other} reassigns {line}");
+            assert!(ouri != uri || oid == id, "{other} renumbers {line}");
+        }
+    }
+}
+
+#[test]
+fn answerer_keeps_dtls_role_when_answering_a_reoffer() {
+    let (mut a, mut b) = (pc(1), pc(2));
+    channel(&mut a, "d", dc_init()).unwrap();
+    negotiate(&mut a, &mut b); // b answered active: a is the DTLS server
+    add_transceiver(&mut b, MediaKind::Video, TransceiverDirection::Sendrecv);
+    let o = offer(&mut b);
+    assert!(o.sdp.contains("a=setup:actpass\r\n"));
+    sld(&mut b, &o).unwrap();
+    srd(&mut a, &o).unwrap();
+    let ans = answer(&mut a);
+    assert!(ans.sdp.contains("a=setup:passive\r\n"));
+    assert!(!ans.sdp.contains("a=setup:active"));
+    sld(&mut a, &ans).unwrap();
+    srd(&mut b, &ans).unwrap();
+    // A third round from a: b answers active again.
+    let o = offer(&mut a);
+    sld(&mut a, &o).unwrap();
+    srd(&mut b, &o).unwrap();
+    assert!(answer(&mut b).sdp.contains("a=setup:active\r\n"));
 }

@@ -33,7 +33,8 @@ fn offer_answer_between_two_engines() {
         assert!(s.sctp.is_some());
     }
     // a offered actpass, b answered active: a is the DTLS server (odd ids), b the client.
-    assert_eq!(a.snapshot().data_channels[0].id, Some(1));
+    // "chat" got id 1, hidden until SCTP connects (Chromium).
+    assert_eq!(a.snapshot().data_channels[0].id, None);
     assert_eq!(channel(&mut b, "x", dc_init()).unwrap().id, Some(0));
     assert_eq!(channel(&mut a, "y", dc_init()).unwrap().id, Some(3));
     let tb = &b.snapshot().transceivers[0];
@@ -98,9 +99,20 @@ fn wrong_state_errors() {
     );
     let o = offer(&mut a);
     let as_answer = desc(SdpType::Answer, &o.sdp);
+    // No m-section, no fingerprint: the state check decides.
     assert_eq!(
         sld(&mut a, &as_answer).unwrap_err().name,
         ErrorName::InvalidStateError
+    );
+    // Chromium compares the fingerprint with the last created answer (none) before the state.
+    let mut c = pc(3);
+    channel(&mut c, "x", dc_init()).unwrap();
+    let oc = offer(&mut c);
+    assert_eq!(
+        sld(&mut c, &desc(SdpType::Answer, &oc.sdp))
+            .unwrap_err()
+            .name,
+        ErrorName::InvalidModificationError
     );
     assert_eq!(
         srd(&mut a, &as_answer).unwrap_err().name,
@@ -111,13 +123,28 @@ fn wrong_state_errors() {
         err(&mut a, ApiCall::CreateAnswer),
         ErrorName::InvalidStateError
     );
-    // SLD(offer) in have-remote-offer is not possible.
+    // SLD(offer) in have-remote-offer is not possible, nor is createOffer.
     let mut b = pc(2);
-    srd(&mut b, &o).unwrap();
     let ob = offer(&mut b);
+    srd(&mut b, &o).unwrap();
     assert_eq!(
         sld(&mut b, &ob).unwrap_err().name,
         ErrorName::InvalidStateError
+    );
+    assert_eq!(
+        err(
+            &mut b,
+            ApiCall::CreateOffer {
+                options: OfferOptions::default()
+            }
+        ),
+        ErrorName::InvalidStateError
+    );
+    // A remote description is parsed before the state is checked (Chromium).
+    let garbage_answer = desc(SdpType::Answer, "x");
+    assert_eq!(
+        srd(&mut a, &garbage_answer).unwrap_err().name,
+        ErrorName::OperationError
     );
 }
 
@@ -159,24 +186,55 @@ fn remote_offer_in_have_local_offer_rolls_back_implicitly() {
 }
 
 #[test]
-fn sdp_munging_is_rejected() {
+fn sdp_munging_follows_chromium() {
     let mut a = pc(1);
     add_track(&mut a, "t", MediaKind::Audio, &[]);
     let o = offer(&mut a);
-    let munged = desc(
-        SdpType::Offer,
-        &o.sdp.replace("useinbandfec=1", "useinbandfec=0"),
-    );
+    // A changed fingerprint is rejected before anything else.
+    let fp = o
+        .sdp
+        .replace("a=fingerprint:sha-256 0", "a=fingerprint:sha-256 F");
+    assert_ne!(fp, o.sdp);
     assert_eq!(
-        sld(&mut a, &munged).unwrap_err().name,
+        sld(&mut a, &desc(SdpType::Offer, &fp)).unwrap_err().name,
         ErrorName::InvalidModificationError
     );
+    // Garbage has no fingerprint: it fails to parse.
     let garbage = desc(SdpType::Offer, "garbage");
     assert_eq!(
         sld(&mut a, &garbage).unwrap_err().name,
+        ErrorName::OperationError
+    );
+    // Removing an m-section is munging we cannot honour.
+    let cut = o
+        .sdp
+        .split("m=audio")
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    assert_eq!(
+        sld(&mut a, &desc(SdpType::Offer, &cut)).unwrap_err().name,
         ErrorName::InvalidModificationError
     );
-    sld(&mut a, &o).unwrap();
+    assert_eq!(a.snapshot().signaling_state, SignalingState::Stable);
+    // Munged ICE credentials are applied, as Chromium does.
+    let ufrag = o
+        .sdp
+        .lines()
+        .find_map(|l| l.strip_prefix("a=ice-ufrag:"))
+        .unwrap_or_default()
+        .to_string();
+    let munged = desc(SdpType::Offer, &o.sdp.replace(&ufrag, "modifiedufrag"));
+    sld(&mut a, &munged).unwrap();
+    let s = a.snapshot();
+    assert_eq!(s.signaling_state, SignalingState::HaveLocalOffer);
+    assert!(s
+        .pending_local_description
+        .unwrap()
+        .sdp
+        .contains("a=ice-ufrag:modifiedufrag"));
+    // Later offers keep the munged ufrag.
+    assert!(offer(&mut a).sdp.contains("a=ice-ufrag:modifiedufrag"));
 }
 
 #[test]

@@ -102,8 +102,10 @@ export const media = {
     );
     await t.attempt("bad kind", () => pc.addTransceiver("data"));
     await t.attempt("no args", () => pc.addTransceiver());
-    await t.attempt("direction stopped", () =>
-      pc.addTransceiver("audio", { direction: "stopped" }),
+    await t.attempt(
+      "direction stopped",
+      () => pc.addTransceiver("audio", { direction: "stopped" }),
+      transceiverInfo,
     );
     await t.attempt("bad direction", () => pc.addTransceiver("audio", { direction: "up" }));
     await t.attempt("streams not a sequence", () => pc.addTransceiver("audio", { streams: 1 }));

@@ -30,7 +30,7 @@ impl PeerConnection {
         let mut media = Vec::new();
         let mut plan = Vec::new();
         for (i, m) in offer.media.iter().enumerate() {
-            let setup = answer_setup(offer.setup(i));
+            let setup = answer_setup(offer.setup(i), self.dtls_server);
             let transport = Transport {
                 ice: &ice,
                 fingerprint: &fingerprint,
@@ -123,10 +123,15 @@ impl PeerConnection {
     }
 }
 
-/// RFC 8842 §5.3: answer actpass with active (Chromium's choice), active with passive.
-fn answer_setup(offered: Option<&str>) -> &'static str {
-    match offered {
-        Some("active") => "passive",
+/// RFC 8842 §5.3: answer actpass with active (Chromium's choice), active with passive. In a
+/// subsequent answer to an actpass offer the established DTLS role is kept (RFC 8842 §5.5,
+/// Chromium's TransportDescriptionFactory uses the current connection role): changing it would
+/// force a new DTLS association, and Chromium rejects such an answer with InvalidAccessError.
+fn answer_setup(offered: Option<&str>, dtls_server: Option<bool>) -> &'static str {
+    match (offered, dtls_server) {
+        (Some("active"), _) => "passive",
+        (Some("passive"), _) => "active",
+        (_, Some(true)) => "passive",
         _ => "active",
     }
 }

@@ -2,7 +2,7 @@
 //! description") and rollback (RFC 9429 §4.1.10.2).
 
 use super::signaling::{next_state, store, Side};
-use super::{Created, Description, JsepError, Slot};
+use super::{Created, Description, IceCredentials, JsepError, Slot};
 use crate::api::*;
 use crate::codecs;
 use crate::peer_connection::PeerConnection;
@@ -38,17 +38,57 @@ impl PeerConnection {
             | SignalingState::HaveRemotePranswer => SdpType::Offer,
             _ => SdpType::Answer,
         });
-        let next = next_state(self.signaling, Side::Local, sdp_type)?;
         if sdp_type == SdpType::Rollback {
+            next_state(self.signaling, Side::Local, sdp_type)?;
             self.rollback();
             return Ok(ApiReply::Done);
         }
-        let created = self.created_for_sld(sdp_type, &init)?;
-        // Our own SDP always parses; a failure here would be an engine bug, reported not panicked.
-        let parsed = sdp::parse(&created.sdp).map_err(JsepError::Syntax)?;
+        // Chromium's order: the DTLS fingerprint is compared with the last created offer or
+        // answer first (InvalidModificationError), then the SDP is parsed (OperationError), then
+        // the signaling state is checked (InvalidStateError).
+        let given = if init.sdp_type.is_some() && !init.sdp.is_empty() {
+            let last = if sdp_type == SdpType::Offer {
+                self.last_offer.as_ref()
+            } else {
+                self.last_answer.as_ref()
+            };
+            if fingerprint_mismatch(last.map_or("", |c| c.sdp.as_str()), &init.sdp) {
+                return Err(JsepError::Modified.into());
+            }
+            Some(sdp::parse(&init.sdp).map_err(JsepError::Syntax)?)
+        } else {
+            None
+        };
+        let next = next_state(self.signaling, Side::Local, sdp_type)?;
+        let mut created = self.created_for_sld(sdp_type, &init)?;
+        let mut munged = false;
+        let (text, parsed) = match given {
+            Some(parsed) if init.sdp != created.sdp => {
+                munged = true;
+                // Munged SDP (or an answer from an earlier createAnswer): Chromium applies what
+                // it is given. We honour it when it keeps the m-sections of what we created and
+                // only differs in what we can apply (ICE credentials, session version, …).
+                if !same_structure(&parsed, &created) {
+                    return Err(JsepError::Modified.into());
+                }
+                if let (Some(ufrag), Some(pwd)) = parsed.transport_ice() {
+                    created.ice = IceCredentials {
+                        ufrag: ufrag.to_string(),
+                        pwd: pwd.to_string(),
+                    };
+                }
+                (init.sdp.clone(), parsed)
+            }
+            Some(parsed) => (created.sdp.clone(), parsed),
+            // Our own SDP always parses; a failure would be an engine bug, reported not panicked.
+            None => (
+                created.sdp.clone(),
+                sdp::parse(&created.sdp).map_err(JsepError::Syntax)?,
+            ),
+        };
         let desc = Description {
             sdp_type,
-            sdp: created.sdp.clone(),
+            sdp: text,
             parsed,
         };
         if sdp_type == SdpType::Offer && self.rollback.is_none() {
@@ -57,6 +97,10 @@ impl PeerConnection {
         self.apply_local(&desc, &created);
         store(&mut self.descs, Side::Local, desc);
         self.set_signaling(next);
+        if munged {
+            // Later offers and answers keep the munged credentials (no accidental ICE restart).
+            self.next_ice = created.ice.clone();
+        }
         if self.applied_ice.as_ref() != Some(&created.ice) {
             self.applied_ice = Some(created.ice.clone());
             self.start_gathering();
@@ -64,9 +108,8 @@ impl PeerConnection {
         Ok(ApiReply::Done)
     }
 
-    /// webrtc-pc §4.4.1.5 steps for an empty sdp (implicit SLD) and SDP munging: the sdp must
-    /// equal [[LastCreatedOffer]]/[[LastCreatedAnswer]] (InvalidModificationError otherwise).
-    /// Chromium tolerates some munging; we follow the spec, which rejects all of it.
+    /// webrtc-pc §4.4.1.5 steps for an empty sdp (implicit SLD) and SDP munging: the last
+    /// created offer/answer of that type (created now for an implicit SLD).
     fn created_for_sld(
         &mut self,
         sdp_type: SdpType,
@@ -87,11 +130,7 @@ impl PeerConnection {
                 self.create_answer()?;
             }
         }
-        let created = last(self).ok_or(JsepError::Modified)?;
-        if !implicit && !init.sdp.is_empty() && init.sdp != created.sdp {
-            return Err(JsepError::Modified.into());
-        }
-        Ok(created)
+        last(self).ok_or_else(|| JsepError::Modified.into())
     }
 
     pub(crate) fn set_remote_description(
@@ -99,17 +138,19 @@ impl PeerConnection {
         d: SessionDescription,
     ) -> Result<ApiReply, ApiError> {
         self.check_open()?;
+        if d.sdp_type == SdpType::Rollback {
+            next_state(self.signaling, Side::Remote, d.sdp_type)?;
+            self.rollback();
+            return Ok(ApiReply::Done);
+        }
+        // Chromium parses before it checks the signaling state (OperationError first).
+        let parsed = sdp::parse(&d.sdp).map_err(JsepError::Syntax)?;
         // webrtc-pc §4.4.1.6 setRemoteDescription: a remote offer in have-local-offer (glare)
         // first rolls the local offer back ("perfect negotiation"; Chromium does the same).
         if d.sdp_type == SdpType::Offer && self.signaling == SignalingState::HaveLocalOffer {
             self.rollback();
         }
         let next = next_state(self.signaling, Side::Remote, d.sdp_type)?;
-        if d.sdp_type == SdpType::Rollback {
-            self.rollback();
-            return Ok(ApiReply::Done);
-        }
-        let parsed = sdp::parse(&d.sdp).map_err(JsepError::Syntax)?;
         self.validate_remote(&parsed, d.sdp_type)?;
         if d.sdp_type == SdpType::Offer {
             if self.rollback.is_none() {
@@ -199,6 +240,9 @@ impl PeerConnection {
     /// An answer completed an offer/answer exchange.
     fn finish_negotiation(&mut self) {
         self.rollback = None;
+        // webrtc-pc §4.4.1.5 (answer applied): stopped transceivers leave the set of
+        // transceivers; Chromium drops them from getTransceivers() likewise.
+        self.transceivers.retain(|t| !t.stopped);
         self.assign_data_channel_ids();
     }
 
@@ -297,10 +341,10 @@ impl PeerConnection {
                 continue;
             };
             if m.is_rejected() {
-                match sdp_type {
-                    SdpType::Answer => t.mark_stopped(),
-                    SdpType::Offer => t.stop(),
-                    _ => {}
+                // A rejected m-section in an offer stops the transceiver at once: Chromium
+                // reports currentDirection "stopped" before the answer.
+                if matches!(sdp_type, SdpType::Answer | SdpType::Offer) {
+                    t.mark_stopped();
                 }
                 continue;
             }
@@ -441,6 +485,33 @@ fn process_remote_tracks(t: &mut Transceiver, dir: Direction, m: &MediaSection) 
     } else {
         None
     }
+}
+
+/// Blink's FingerprintMismatch: the first `a=fingerprint` line of `new` must equal the first one
+/// of `old`; SDP without any fingerprint passes (it is rejected later if unusable).
+fn fingerprint_mismatch(old: &str, new: &str) -> bool {
+    fn first_fingerprint(sdp: &str) -> Option<&str> {
+        sdp.lines()
+            .map(str::trim_end)
+            .find(|l| l.starts_with("a=fingerprint:"))
+    }
+    match (first_fingerprint(old), first_fingerprint(new)) {
+        (_, None) => false,
+        (None, Some(_)) => true,
+        (Some(a), Some(b)) => a != b,
+    }
+}
+
+/// The m-sections of a munged local description are those we created (same count, kinds,
+/// mids and ports), so the plan of the created description applies to it.
+fn same_structure(given: &Sdp, created: &Created) -> bool {
+    let Ok(ours) = sdp::parse(&created.sdp) else {
+        return false;
+    };
+    given.media.len() == ours.media.len()
+        && given.media.iter().zip(&ours.media).all(|(a, b)| {
+            a.media == b.media && a.mid() == b.mid() && a.is_rejected() == b.is_rejected()
+        })
 }
 
 fn empty_sdp() -> Sdp {

@@ -192,12 +192,14 @@ fn push_ssrcs(attrs: &mut Vec<Attribute>, tr: &Transceiver, cname: &str) {
 }
 
 /// Offer body for a transceiver: all our codecs and header extensions.
-pub fn offer_body(tr: &Transceiver) -> MediaBody {
-    let rids: Vec<&str> = tr
-        .send_encodings
-        .iter()
-        .filter_map(|e| e.rid.as_deref())
-        .collect();
+pub fn offer_body(tr: &Transceiver, extmaps_in_use: &[(u16, String)]) -> MediaBody {
+    // Duplicate rids are accepted by addTransceiver (as Chromium does); the SDP names each once.
+    let mut rids: Vec<&str> = Vec::new();
+    for rid in tr.send_encodings.iter().filter_map(|e| e.rid.as_deref()) {
+        if !rids.contains(&rid) {
+            rids.push(rid);
+        }
+    }
     let mut simulcast = Vec::new();
     if rids.len() > 1 && tr.sdp_direction().sends() {
         for r in &rids {
@@ -210,7 +212,7 @@ pub fn offer_body(tr: &Transceiver) -> MediaBody {
     }
     MediaBody {
         formats: codecs::offer_formats(tr.kind),
-        extmaps: codecs::extmap_attributes(tr.kind),
+        extmaps: codecs::offer_extmaps(tr.kind, extmaps_in_use),
         codecs: codecs::offer_codec_attributes(tr.kind),
         direction: tr.sdp_direction(),
         simulcast,

@@ -1,9 +1,10 @@
 //! createOffer (RFC 9429 §5.2): initial and subsequent offers.
 
 use super::msection::{self, Transport};
-use super::{Created, IceCredentials, Slot};
+use super::{Created, IceCredentials, JsepError, Slot};
 use crate::api::{
-    ApiError, ApiReply, MediaKind, OfferOptions, SdpType, SessionDescription, TransceiverDirection,
+    ApiError, ApiReply, MediaKind, OfferOptions, SdpType, SessionDescription, SignalingState,
+    TransceiverDirection,
 };
 use crate::peer_connection::PeerConnection;
 use crate::random;
@@ -12,6 +13,15 @@ use crate::sdp::{MediaSection, Sdp};
 impl PeerConnection {
     pub(crate) fn create_offer(&mut self, options: &OfferOptions) -> Result<ApiReply, ApiError> {
         self.check_open()?;
+        // webrtc-pc §4.4.1.6 createOffer: only in stable or have-local-offer (Chromium agrees).
+        if !matches!(
+            self.signaling,
+            SignalingState::Stable | SignalingState::HaveLocalOffer
+        ) {
+            return Err(
+                JsepError::WrongState("createOffer needs stable or have-local-offer").into(),
+            );
+        }
         self.apply_legacy_offer_options(options);
         if options.ice_restart || self.ice_restart_pending {
             // RFC 9429 §5.2.1/§5.2.3.1: an ICE restart changes ufrag and pwd. Reuse the ones a
@@ -62,26 +72,36 @@ impl PeerConnection {
         }
     }
 
-    /// Legacy offerToReceiveAudio/Video (webrtc-pc §11.3.2): Chromium adds a recvonly
-    /// transceiver of that kind if none exists.
+    /// Legacy offerToReceiveAudio/Video (webrtc-pc §11.3.2), as Chromium's
+    /// HandleLegacyOfferOptions: `true` adds a recvonly transceiver of that kind unless one
+    /// already receives; `false` removes the receive direction from the receiving ones
+    /// (recvonly → inactive, sendrecv → sendonly).
     fn apply_legacy_offer_options(&mut self, options: &OfferOptions) {
+        use TransceiverDirection::*;
         for (want, kind) in [
             (options.offer_to_receive_audio, MediaKind::Audio),
             (options.offer_to_receive_video, MediaKind::Video),
         ] {
-            if want == Some(true)
-                && !self
-                    .transceivers
-                    .iter()
-                    .any(|t| t.kind == kind && !t.stopped)
-            {
-                self.new_transceiver(
-                    kind,
-                    None,
-                    TransceiverDirection::Recvonly,
-                    Vec::new(),
-                    Vec::new(),
-                );
+            let receiving = |t: &crate::transceiver::Transceiver| {
+                t.kind == kind
+                    && !t.stopped
+                    && !t.stopping
+                    && matches!(t.direction, Sendrecv | Recvonly)
+            };
+            match want {
+                Some(true) if !self.transceivers.iter().any(receiving) => {
+                    self.new_transceiver(kind, None, Recvonly, Vec::new(), Vec::new());
+                }
+                Some(false) => {
+                    for t in self.transceivers.iter_mut().filter(|t| receiving(t)) {
+                        t.direction = if t.direction == Sendrecv {
+                            Sendonly
+                        } else {
+                            Inactive
+                        };
+                    }
+                }
+                _ => {}
             }
         }
     }
@@ -141,6 +161,25 @@ impl PeerConnection {
         plan
     }
 
+    /// Header extension ids of the current descriptions (the whole session: m-sections share
+    /// one BUNDLE transport), first use of an id wins.
+    fn extmaps_in_use(&self) -> Vec<(u16, String)> {
+        let mut out: Vec<(u16, String)> = Vec::new();
+        for d in [self.descs.local(), self.descs.remote()]
+            .into_iter()
+            .flatten()
+        {
+            for m in d.parsed.media.iter().filter(|m| !m.is_rejected()) {
+                for (id, uri) in m.extmaps() {
+                    if !out.iter().any(|(i, u)| *i == id || *u == uri) {
+                        out.push((id, uri));
+                    }
+                }
+            }
+        }
+        out
+    }
+
     fn slot_for(&self, m: &MediaSection, mid: &str) -> Slot {
         if m.is_data() {
             return if m.is_rejected() && self.channels.is_empty() {
@@ -164,7 +203,10 @@ impl PeerConnection {
         match slot {
             Slot::Data => msection::data(t, mid),
             Slot::Transceiver(id) => match self.transceivers.iter().find(|x| x.id == *id) {
-                Some(tr) => msection::media(t, mid, tr, msection::offer_body(tr), &self.cname),
+                Some(tr) => {
+                    let body = msection::offer_body(tr, &self.extmaps_in_use());
+                    msection::media(t, mid, tr, body, &self.cname)
+                }
                 None => msection::rejected("audio", "UDP/TLS/RTP/SAVPF", &[], Some(mid)),
             },
             Slot::Rejected => {

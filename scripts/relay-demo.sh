@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The relay for the demo: polyrtc-relay with a WebSocket TURN listener on 127.0.0.1:8443 (path
+# /turn, subprotocol "turn"), UDP/TCP TURN on 127.0.0.1:3478, a demo user, loopback peers allowed
+# (everything stays on this machine). Not a production configuration: see relay/README.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+cargo build --release -p polyrtc-relay --quiet
+echo "polyrtc-relay: ws://127.0.0.1:8443/turn (user demo, password demo), turn:127.0.0.1:3478"
+exec "${CARGO_TARGET_DIR:-target}/release/polyrtc-relay" \
+  --listen 127.0.0.1:3478 --ws-listen 127.0.0.1:8443 --relay-ip 127.0.0.1 \
+  --user demo:demo --allow-loopback-peers --log info
