@@ -6,7 +6,7 @@
 #     seal + open) vs `openssl speed -evp` on 1,200-byte buffers (bare AEAD, no record layer);
 #   - ECDSA P-256 sign/verify and X25519 from `openssl speed`, for the handshake's crypto floor.
 # Usage: bench/dtls.sh [handshakes=50] [records=20000]. The UDP part runs in a loopback-only
-# namespace (scripts/netns.sh). Set CARGO_TARGET_DIR / -j as usual; release build, opt-level 3.
+# namespace (scripts/netns.sh). Set CARGO_TARGET_DIR / CARGO_BUILD_JOBS as usual.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 handshakes=${1:-50}
@@ -15,10 +15,8 @@ secs=${SECS:-3}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-echo "== crates/dtls (native, release, opt-level 3)"
-# The workspace release profile is tuned for wasm size (opt-level s, fat LTO); measure speed.
-CARGO_PROFILE_RELEASE_OPT_LEVEL=3 CARGO_PROFILE_RELEASE_LTO=thin \
-  cargo run --quiet --release -p polyrtc-dtls --example dtls_bench -- "$handshakes" "$records" \
+echo "== crates/dtls (native, release profile)"
+cargo run --quiet --release -p polyrtc-dtls --example dtls_bench -- "$handshakes" "$records" \
   | tee "$work/ours.txt"
 
 echo "== openssl speed (1,200-byte buffers, ${secs}s each)"

@@ -5,11 +5,9 @@
 //    each run).
 // Run: scripts/netns.sh -- node bench/startup.mjs [runs]   (after scripts/build.sh)
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import zlib from "node:zlib";
-import { chromium } from "playwright-core";
-import { serve } from "../scripts/serve.mjs";
+import { startServer, launchBrowser } from "../tests/e2e/harness.mjs";
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
 const runs = Number(process.argv[2] ?? 10);
@@ -32,26 +30,14 @@ const jsFiles = fs
 const wasm = gz([path.join(root, "dist/wasm/polyrtc_bg.wasm")]);
 const js = gz(jsFiles);
 
-const { server, url } = await serve({ port: 0 });
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), "polyrtc-bench-"));
-const browser = await chromium.launchPersistentContext(dir, {
-  executablePath: "/usr/bin/chromium",
-  headless: true,
-  args: [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-  ],
-});
+const server = await startServer();
+const browser = await launchBrowser();
 const poly = [];
 const native = [];
 try {
   for (let i = 0; i < runs; i++) {
-    const page = await browser.newPage();
-    await page.goto(`${url}/www/blank.html?run=${i}`);
+    const page = await browser.context.newPage();
+    await page.goto(`${server.origin}/www/blank.html?run=${i}`);
     const r = await page.evaluate(async () => {
       const t0 = performance.now();
       const P = await import("/js/index.js");
@@ -73,7 +59,7 @@ try {
   }
 } finally {
   await browser.close();
-  server.close();
+  await server.close();
 }
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const kib = (n) => (n / 1024).toFixed(1);

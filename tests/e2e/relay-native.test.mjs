@@ -215,3 +215,36 @@ test("a wrong password gives no relay candidate and counts as an auth failure", 
   const after = (await metrics()).value("turn_auth_failures_total");
   assert.ok(after > before, `auth failures ${before} -> ${after}`);
 });
+
+/** install({ mode: "probe" }) in the test page against the given TURN URL; then uninstall(). */
+function probe(turnUrl) {
+  return page.evaluate(async (turnUrl) => {
+    const P = await import("/js/index.js");
+    await P.ready;
+    const Native = window.RTCPeerConnection;
+    const info = await P.install({
+      mode: "probe",
+      probeTimeoutMs: 4000,
+      relay: {
+        url: "ws://127.0.0.1:9/turn",
+        username: "alice",
+        credential: "wonderland",
+        turnUrls: [turnUrl],
+      },
+    });
+    const replaced = window.RTCPeerConnection !== Native;
+    P.uninstall();
+    return { installed: info.installed, replaced, restored: window.RTCPeerConnection === Native };
+  }, turnUrl);
+}
+
+test('install({ mode: "probe" }) keeps native WebRTC when it reaches the relay over TURN', async () => {
+  const r = await probe(`turn:127.0.0.1:${turnPort}?transport=udp`);
+  assert.deepEqual(r, { installed: false, replaced: false, restored: true });
+});
+
+test('install({ mode: "probe" }) installs the polyfill when native WebRTC cannot reach TURN', async () => {
+  // Nothing listens on this port: native gathering yields no relay candidate.
+  const r = await probe(`turn:127.0.0.1:${turnPort + 2}?transport=udp`);
+  assert.deepEqual(r, { installed: true, replaced: true, restored: true });
+});

@@ -24,7 +24,12 @@ fn cert(seed: u64) -> Certificate {
     .unwrap()
 }
 
-fn connect(cc: &Certificate, sc: &Certificate, suite: CipherSuite, seed: u64) -> (Endpoint, Endpoint) {
+fn connect(
+    cc: &Certificate,
+    sc: &Certificate,
+    suite: CipherSuite,
+    seed: u64,
+) -> (Endpoint, Endpoint) {
     let now = Instant::now();
     let mut ccfg = Config::new(cc.clone());
     ccfg.cipher_suites = vec![suite];
@@ -83,7 +88,9 @@ fn throughput(cc: &Certificate, sc: &Certificate, suite: CipherSuite, n: usize) 
 }
 
 fn main() {
-    let mut args = std::env::args().skip(1).map(|a| a.parse::<usize>().unwrap());
+    let mut args = std::env::args()
+        .skip(1)
+        .map(|a| a.parse::<usize>().unwrap());
     let handshakes = args.next().unwrap_or(50);
     let records = args.next().unwrap_or(20_000);
     let (cc, sc) = (cert(1), cert(2));

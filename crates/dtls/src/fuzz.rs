@@ -190,9 +190,20 @@ mod tests {
         let spliced = splice_cookie(&hello, &c).expect("the hello takes the cookie");
         server.handle_datagram(now, &spliced);
         seen.extend(std::iter::from_fn(|| server.poll_datagram()));
-        assert!(seen.concat().len() > 400, "flight 4 follows the spliced hello");
-        assert!(splice_cookie(&spliced, &c).is_none(), "a hello with a cookie stays");
-        server_handshake(Config::new(cert(3)), ChaCha20Rng::seed_from_u64(4), now, &input);
+        assert!(
+            seen.concat().len() > 400,
+            "flight 4 follows the spliced hello"
+        );
+        assert!(
+            splice_cookie(&spliced, &c).is_none(),
+            "a hello with a cookie stays"
+        );
+        server_handshake(
+            Config::new(cert(3)),
+            ChaCha20Rng::seed_from_u64(4),
+            now,
+            &input,
+        );
     }
 
     #[test]

@@ -112,11 +112,27 @@ fn write_seeds() {
 
     let mut seeds: Vec<(&str, String, Vec<u8>)> = Vec::new();
     let mut datagrams = vec![
-        ("chromium156-client-hello".to_string(), chromium_hello.clone()),
-        ("chromium156-server-flight".to_string(), chromium_server.clone()),
+        (
+            "chromium156-client-hello".to_string(),
+            chromium_hello.clone(),
+        ),
+        (
+            "chromium156-server-flight".to_string(),
+            chromium_server.clone(),
+        ),
     ];
-    datagrams.extend(to_server.iter().enumerate().map(|(i, d)| (format!("c2s-{i:02}"), d.clone())));
-    datagrams.extend(to_client.iter().enumerate().map(|(i, d)| (format!("s2c-{i:02}"), d.clone())));
+    datagrams.extend(
+        to_server
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (format!("c2s-{i:02}"), d.clone())),
+    );
+    datagrams.extend(
+        to_client
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (format!("s2c-{i:02}"), d.clone())),
+    );
     for (name, d) in &datagrams {
         seeds.push(("record_parse", name.clone(), d.clone()));
         // Each plaintext handshake fragment, with its header, and each message body.
@@ -125,7 +141,11 @@ fn write_seeds() {
                 continue;
             }
             if let Ok(frags) = parse_fragments(rec.fragment) {
-                seeds.push(("handshake_parse", format!("{name}-rec{r}"), rec.fragment.to_vec()));
+                seeds.push((
+                    "handshake_parse",
+                    format!("{name}-rec{r}"),
+                    rec.fragment.to_vec(),
+                ));
                 for (f, (h, body)) in frags.iter().enumerate() {
                     let what = format!("{name}-rec{r}-{f}-{:?}", h.msg_type).to_lowercase();
                     seeds.push(("handshake_parse", what, body.to_vec()));

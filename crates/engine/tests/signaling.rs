@@ -205,7 +205,7 @@ fn sdp_munging_follows_chromium() {
         sld(&mut a, &garbage).unwrap_err().name,
         ErrorName::OperationError
     );
-    // Removing an m-section is munging we cannot honour.
+    // Removing an m-section is rejected (Chromium does the same).
     let cut = o
         .sdp
         .split("m=audio")

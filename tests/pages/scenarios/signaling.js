@@ -326,6 +326,25 @@ export const signaling = {
     await t.flush();
   },
 
+  "sld-munged-m-sections": async (env, t) => {
+    const [a] = pair(t);
+    a.addTransceiver("audio");
+    a.addTransceiver("video");
+    await t.flush();
+    const offer = await a.createOffer();
+    const firstMid = offer.sdp.match(/a=mid:(\S+)/)[1];
+    const cut = offer.sdp
+      .slice(0, offer.sdp.indexOf("m=video"))
+      .replace(/a=group:BUNDLE .*\r\n/, `a=group:BUNDLE ${firstMid}\r\n`);
+    await t.attempt("SLD offer without its video m-section", () =>
+      a.setLocalDescription({ type: "offer", sdp: cut }),
+    );
+    t.log(a.signalingState);
+    await t.attempt("SLD unmodified", () => a.setLocalDescription(offer));
+    t.log(a.signalingState);
+    await t.flush();
+  },
+
   "sld-offer-from-other-pc": async (env, t) => {
     const [a, b] = pair(t);
     a.createDataChannel("x");
@@ -374,6 +393,23 @@ export const signaling = {
       order.filter((x) => !x.startsWith("b.")),
       order.filter((x) => x.startsWith("b.")),
     );
+    await t.flush();
+  },
+
+  "create-answer-queued-behind-srd": async (env, t) => {
+    const a = t.pc();
+    const b = t.pc();
+    a.addTransceiver("audio");
+    await a.setLocalDescription();
+    // No await: createAnswer is queued behind the remote offer.
+    const srd = b.setRemoteDescription(a.localDescription);
+    const answer = b.createAnswer();
+    await t.attempt("SRD", () => srd);
+    await t.attempt("createAnswer", () => answer, (d) => d.type);
+    const sld = b.setLocalDescription({ type: "rollback" });
+    await t.attempt("createAnswer behind SLD(rollback)", () => b.createAnswer());
+    await t.attempt("rollback", () => sld);
+    t.log(b.signalingState);
     await t.flush();
   },
 
