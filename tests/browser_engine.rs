@@ -115,8 +115,20 @@ fn offer_answer_with_media_and_data_reaches_stable() {
         assert_eq!(s.transceivers.len(), 2);
         assert!(s.sctp.is_some());
     }
-    // The offerer stays DTLS server (actpass answered by active), so its channel id is odd.
-    let id = a.snapshot().data_channels[0].id;
+    // The offerer is the DTLS server (actpass answered by active): its channel got an odd id,
+    // which reads null until SCTP connects (Chromium); a channel created now shows its odd id.
+    assert_eq!(a.snapshot().data_channels[0].id, None);
+    let ApiReply::DataChannel { channel } = call(
+        &mut a,
+        ApiCall::CreateDataChannel {
+            label: "later".into(),
+            init: DataChannelInit::default(),
+        },
+    )
+    .unwrap() else {
+        panic!("not a data channel");
+    };
+    let id = channel.id;
     assert_eq!(id.map(|id| id % 2), Some(1), "data channel id {id:?}");
 }
 

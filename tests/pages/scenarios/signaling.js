@@ -405,7 +405,11 @@ export const signaling = {
     const srd = b.setRemoteDescription(a.localDescription);
     const answer = b.createAnswer();
     await t.attempt("SRD", () => srd);
-    await t.attempt("createAnswer", () => answer, (d) => d.type);
+    await t.attempt(
+      "createAnswer",
+      () => answer,
+      (d) => d.type,
+    );
     const sld = b.setLocalDescription({ type: "rollback" });
     await t.attempt("createAnswer behind SLD(rollback)", () => b.createAnswer());
     await t.attempt("rollback", () => sld);
