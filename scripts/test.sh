@@ -37,6 +37,9 @@ scripts/netns.sh -- wasm-pack --quiet test --headless --chrome . -- --quiet
 step "wasm-bindgen tests in headless Firefox"
 scripts/netns.sh -- wasm-pack --quiet test --headless --firefox . -- --quiet
 
+step "the polyfill in plain Node"
+scripts/netns.sh -- node --test tests/node/
+
 step "end-to-end tests in headless Chromium"
 scripts/netns.sh -- node --test --test-reporter=spec tests/e2e/
 
