@@ -14,7 +14,7 @@ bash scripts/setup.sh --test
 step "format and lint"
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
-prettier --check --log-level warn "js/**/*.{js,ts}" "tests/**/*.{js,mjs}" "scripts/**/*.mjs" "www/**/*.{js,html}" "bench/**/*.mjs"
+prettier --check --log-level warn "js/**/*.{js,ts}" "tests/**/*.{js,mjs}" "crates/*/tests/**/*.mjs" "scripts/**/*.mjs" "www/**/*.{js,html}" "bench/**/*.mjs"
 tsc -p js/tsconfig.json
 
 step "wasm build"
@@ -23,7 +23,7 @@ bash scripts/build.sh
 # Fetch everything now: inside the namespace there is no network, not even to the registry.
 cargo fetch --quiet
 cargo fetch --target wasm32-unknown-unknown --quiet
-export WASM_BINDGEN_TEST_TIMEOUT=180 CARGO_NET_OFFLINE=true CHROMEDRIVER=/usr/bin/chromedriver GECKODRIVER="$(command -v geckodriver)"
+export POLYRTC_REQUIRE_BROWSERS=1 WASM_BINDGEN_TEST_TIMEOUT=180 CARGO_NET_OFFLINE=true CHROMEDRIVER=/usr/bin/chromedriver GECKODRIVER="$(command -v geckodriver)"
 
 step "native Rust tests (real sockets on loopback, OpenSSL and browser peers)"
 scripts/netns.sh -- cargo test --workspace --quiet

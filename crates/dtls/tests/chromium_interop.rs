@@ -72,12 +72,20 @@ fn missing_prerequisite() -> Option<String> {
     None
 }
 
+/// A plain `cargo test` on a machine without browsers skips; scripts/test.sh installs every
+/// prerequisite and sets POLYRTC_REQUIRE_BROWSERS, so there a skip would hide a broken setup.
+fn skip(name: &str, why: &str) {
+    if std::env::var_os("POLYRTC_REQUIRE_BROWSERS").is_some() {
+        panic!("{name} cannot run: {why}");
+    }
+    eprintln!("SKIPPED {name}: {why}");
+}
+
 /// Run `test` inside a loopback-only namespace: directly if we are in one, else by re-running
 /// this very test binary, filtered to `name`, under scripts/netns.sh.
 fn in_netns(name: &str, test: fn()) {
     if let Some(why) = missing_prerequisite() {
-        eprintln!("SKIPPED {name}: {why}");
-        return;
+        return skip(name, &why);
     }
     let _guard = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     if std::env::var("POLYRTC_IN_NETNS").as_deref() == Ok("1") {
@@ -88,8 +96,10 @@ fn in_netns(name: &str, test: fn()) {
         .status()
         .is_ok_and(|s| s.success())
     {
-        eprintln!("SKIPPED {name}: cannot create a network namespace (unshare -n needs root)");
-        return;
+        return skip(
+            name,
+            "cannot create a network namespace (unshare -n needs root)",
+        );
     }
     let netns = manifest_dir().join("../../scripts/netns.sh");
     let exe = std::env::current_exe().unwrap();

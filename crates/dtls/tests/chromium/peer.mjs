@@ -116,7 +116,9 @@ try {
         ice: dtls.iceTransport.state,
         connection: pc.connectionState,
         remoteCertificates: certs.map(b64),
-        selectedRemote: pair ? `${pair.remote.address}:${pair.remote.port} ${pair.remote.type}` : null,
+        selectedRemote: pair
+          ? `${pair.remote.address}:${pair.remote.port} ${pair.remote.type}`
+          : null,
         states: window.states,
       };
     },
