@@ -1,8 +1,7 @@
 //! Interoperability with `dimpl` (https://github.com/algesten/dimpl), an independent sans-IO
 //! DTLS 1.2/1.3 implementation in Rust (str0m's DTLS stack, with its pure-Rust crypto
-//! backend). Both stacks are driven in memory: every datagram one side emits is handed, byte
-//! for byte, to the other, and a virtual clock jumps to the earliest retransmission
-//! deadline when nothing is in flight. Test code only: the real clock is read once as the
+//! backend). Every datagram one side emits crosses real loopback UDP sockets to the other,
+//! and a virtual clock jumps to the earliest retransmission deadline when nothing is in flight. Test code only: the real clock is read once as the
 //! virtual clock's origin.
 //!
 //! What each handshake proves: the negotiated cipher suite is the one dimpl was restricted to;
@@ -12,6 +11,7 @@
 //! dimpl exports equals ours byte for byte; application data flows both ways; close_notify is
 //! understood.
 
+use std::net::UdpSocket;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -168,8 +168,41 @@ impl Ours {
     }
 }
 
+/// The wire between the two stacks: a pair of real UDP sockets on 127.0.0.1, so every datagram
+/// crosses the kernel's loopback as it would between two processes. Time stays virtual: a
+/// datagram is sent and read back at once, and loss is chosen by the test, not by the kernel.
+struct Wire {
+    ours: UdpSocket,
+    theirs: UdpSocket,
+}
+
+impl Wire {
+    fn new() -> Wire {
+        let ours = UdpSocket::bind("127.0.0.1:0").expect("bind our socket");
+        let theirs = UdpSocket::bind("127.0.0.1:0").expect("bind dimpl's socket");
+        ours.connect(theirs.local_addr().unwrap()).unwrap();
+        theirs.connect(ours.local_addr().unwrap()).unwrap();
+        for s in [&ours, &theirs] {
+            s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        }
+        Wire { ours, theirs }
+    }
+
+    /// Send `d` from one socket and return what the other one reads.
+    fn carry(from: &UdpSocket, to: &UdpSocket, d: &[u8]) -> Vec<u8> {
+        assert_eq!(from.send(d).expect("send on loopback"), d.len());
+        let mut buf = vec![0u8; 65_536];
+        let n = to
+            .recv(&mut buf)
+            .expect("a loopback datagram did not arrive");
+        buf.truncate(n);
+        buf
+    }
+}
+
 struct Link {
     now: Instant,
+    wire: Wire,
     ours: Ours,
     theirs: Theirs,
     to_theirs: Vec<Vec<u8>>,
@@ -227,6 +260,7 @@ impl Link {
                 continue;
             }
             self.delivered += 1;
+            let d = Wire::carry(&self.wire.ours, &self.wire.theirs, &d);
             let r = self.theirs.dtls.handle_timeout(self.now);
             self.theirs.check(r);
             let r = self.theirs.dtls.handle_packet(&d);
@@ -240,6 +274,7 @@ impl Link {
                 continue;
             }
             self.delivered += 1;
+            let d = Wire::carry(&self.wire.theirs, &self.wire.ours, &d);
             self.ours.ep.handle_datagram(self.now, &d);
         }
     }
@@ -314,6 +349,7 @@ fn setup(our_role: Role, case: &Case, seed: u64) -> Setup {
     dtls.set_active(our_role == Role::Server);
 
     let link = Link {
+        wire: Wire::new(),
         now,
         ours: Ours {
             ep,
