@@ -83,13 +83,18 @@ fn instant_from_ms(ms: f64) -> Instant {
 #[wasm_bindgen]
 pub fn handshake(now_ms: f64, wall_ms: f64, rsa: bool) -> usize {
     let algorithm = if rsa {
-        KeyAlgorithm::Rsa { modulus_bits: 2048, public_exponent: 65537 }
+        KeyAlgorithm::Rsa {
+            modulus_bits: 2048,
+            public_exponent: 65537,
+        }
     } else {
         KeyAlgorithm::EcdsaP256
     };
     let now = instant_from_ms(now_ms);
-    let cert = |_| Certificate::generate(algorithm, &mut OsRng, wall_ms as u64, 86_400_000);
-    let (Ok(cc), Ok(sc)) = (cert(0), cert(1)) else { return 0 };
+    let cert = || Certificate::generate(algorithm, &mut OsRng, wall_ms as u64, 86_400_000);
+    let (Ok(cc), Ok(sc)) = (cert(), cert()) else {
+        return 0;
+    };
     let mut client = Endpoint::new(Role::Client, Config::new(cc), OsRng, now);
     let mut server = Endpoint::new(Role::Server, Config::new(sc), OsRng, now);
     for _ in 0..16 {
@@ -100,7 +105,9 @@ pub fn handshake(now_ms: f64, wall_ms: f64, rsa: bool) -> usize {
             client.handle_datagram(now, &d);
         }
     }
-    if client.send_application_data(b"ping").is_err() || server.send_application_data(b"pong").is_err() {
+    if client.send_application_data(b"ping").is_err()
+        || server.send_application_data(b"pong").is_err()
+    {
         return 0;
     }
     while let Some(d) = client.poll_datagram() {

@@ -35,9 +35,9 @@ val() { awk -v k="$1" -v s="$2" '$1==k && $2==s {print $3}' "$3"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 hs_suite=$(awk '$1=="wasm_handshake_ms" {print $2}' "$work/wasm.txt")
 row() { # label, wasm value, native value
-  printf '%-50s %10s %10s %12s\n' "$1" "$2" "$3" "$(ratio "$2" "$3")"
+  printf '%-62s %10s %10s %12s\n' "$1" "$2" "$3" "$(ratio "$2" "$3")"
 }
-printf '%-50s %10s %10s %12s\n' metric wasm native wasm/native
+printf '%-62s %10s %10s %12s\n' metric wasm native wasm/native
 row "handshake ms (ECDSA P-256, $hs_suite)" \
   "$(val wasm_handshake_ms "$hs_suite" "$work/wasm.txt")" "$(val handshake_ms "$hs_suite" "$work/native.txt")"
 for s in EcdheEcdsaAes128GcmSha256 EcdheEcdsaChacha20Poly1305Sha256; do

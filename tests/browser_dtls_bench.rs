@@ -156,4 +156,3 @@ fn bench_records_aes_128_gcm() {
 fn bench_records_chacha20_poly1305() {
     bench_records(CipherSuite::EcdheEcdsaChacha20Poly1305Sha256);
 }
-
