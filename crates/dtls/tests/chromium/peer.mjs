@@ -16,6 +16,7 @@ import os from "node:os";
 import path from "node:path";
 import readline from "node:readline";
 import { chromium } from "playwright-core";
+import { CHROMIUM_ARGS } from "../../../../tests/e2e/harness.mjs";
 
 const executablePath = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const timeoutMs = Number(process.env.PEER_TIMEOUT_MS ?? 30000);
@@ -40,18 +41,7 @@ const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), "polyrtc-dtls-chromium
 const context = await chromium.launchPersistentContext(userDataDir, {
   executablePath,
   headless: true,
-  args: [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--allow-loopback-in-peer-connection",
-    "--disable-features=WebRtcHideLocalIpsWithMdns",
-    "--use-fake-device-for-media-stream",
-    "--use-fake-ui-for-media-stream",
-  ],
+  args: CHROMIUM_ARGS,
 });
 
 async function shutdown(code) {
