@@ -32,10 +32,10 @@ step "relay interop: coturn's turnutils_uclient through polyrtc-relay"
 scripts/netns.sh -- env CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}" relay/scripts/interop.sh
 
 step "wasm-bindgen tests in headless Chromium"
-scripts/netns.sh -- wasm-pack --quiet test --headless --chrome . -- --quiet
+scripts/netns.sh -- wasm-pack test --headless --chrome .
 
 step "wasm-bindgen tests in headless Firefox"
-scripts/netns.sh -- wasm-pack --quiet test --headless --firefox . -- --quiet
+scripts/netns.sh -- wasm-pack test --headless --firefox .
 
 step "the polyfill in plain Node"
 scripts/netns.sh -- node --test tests/node/
