@@ -16,13 +16,16 @@
 //! # fn rng() -> rand_chacha::ChaCha20Rng { rand_core::SeedableRng::seed_from_u64(0) }
 //! # fn send(_: &[u8]) {}
 //! # let (now_unix_ms, remote_fp) = (0u64, String::new());
+//! # let now: Instant = todo!();
+//! // `now` and `now_unix_ms` come from the caller (in wasm, the shell's clock): the crate never
+//! // reads the clock, because `Instant::now()` panics on wasm32-unknown-unknown.
 //! let cert = Certificate::generate(KeyAlgorithm::EcdsaP256, &mut rng(), now_unix_ms, 30 * 86_400_000)?;
 //! let mut config = Config::new(cert);
 //! config.expected_remote_fingerprint = Some(Fingerprint::new("sha-256", &remote_fp));
-//! let mut dtls = Endpoint::new(Role::Client, config, rng(), Instant::now());
+//! let mut dtls = Endpoint::new(Role::Client, config, rng(), now);
 //! // Loop: feed input, then drain output and events, then sleep until poll_timeout().
 //! # let datagram = [0u8; 0];
-//! dtls.handle_datagram(Instant::now(), &datagram);
+//! dtls.handle_datagram(now, &datagram);
 //! while let Some(d) = dtls.poll_datagram() { send(&d) }
 //! while let Some(ev) = dtls.poll_event() {
 //!     if let Event::Connected { srtp_profile, .. } = ev {
