@@ -56,7 +56,7 @@ impl TurnClient {
         method: Method,
         body: impl FnOnce(&mut MessageBuilder),
     ) -> (TransactionId, Vec<u8>) {
-        let tid = TransactionId::random();
+        let tid = crate::stun::random_transaction_id();
         let mut b = MessageBuilder::new(Class::Request, method, tid);
         body(&mut b);
         if let (Some(realm), Some(nonce), Some(key)) = (&self.realm, &self.nonce, self.key()) {
@@ -74,7 +74,11 @@ impl TurnClient {
     }
 
     pub fn binding() -> Vec<u8> {
-        let mut b = MessageBuilder::new(Class::Request, Method::BINDING, TransactionId::random());
+        let mut b = MessageBuilder::new(
+            Class::Request,
+            Method::BINDING,
+            crate::stun::random_transaction_id(),
+        );
         b.fingerprint();
         b.into_bytes()
     }
@@ -105,7 +109,11 @@ impl TurnClient {
     }
 
     pub fn send_indication(peer: SocketAddr, data: &[u8]) -> Vec<u8> {
-        let mut b = MessageBuilder::new(Class::Indication, Method::SEND, TransactionId::random());
+        let mut b = MessageBuilder::new(
+            Class::Indication,
+            Method::SEND,
+            crate::stun::random_transaction_id(),
+        );
         b.xor_address(stun::XOR_PEER_ADDRESS, peer)
             .attribute(stun::DATA, data);
         b.into_bytes()

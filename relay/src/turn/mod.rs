@@ -355,8 +355,11 @@ impl TurnServer {
         let msg = if let Some(channel) = a.channel_for_peer(peer, now) {
             ChannelData::encode(channel, data, a.client.transport.is_stream())
         } else {
-            let mut b =
-                MessageBuilder::new(Class::Indication, Method::DATA, TransactionId::random());
+            let mut b = MessageBuilder::new(
+                Class::Indication,
+                Method::DATA,
+                crate::stun::random_transaction_id(),
+            );
             b.xor_address(stun::XOR_PEER_ADDRESS, peer)
                 .attribute(stun::DATA, data);
             b.into_bytes()

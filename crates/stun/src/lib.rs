@@ -1,10 +1,14 @@
-//! STUN message codec (RFC 8489) with the TURN attributes of RFC 8656.
+//! STUN message codec (RFC 8489) with the TURN attributes of RFC 8656, and the
+//! ChannelData/stream framing of RFC 8656 §12. Shared by the relay and the
+//! engine's ICE agent and TURN client; no I/O, no clock, no randomness source
+//! of its own (callers bring transaction ids).
 //!
 //! Parsing borrows from the input and never panics; building appends to a
 //! `Vec<u8>` and keeps the header length current so integrity and fingerprint
 //! attributes can be computed at any point.
 
 pub mod attributes;
+pub mod framing;
 pub mod integrity;
 mod message;
 

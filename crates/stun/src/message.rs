@@ -8,8 +8,11 @@ use std::net::SocketAddr;
 pub struct TransactionId(pub [u8; 12]);
 
 impl TransactionId {
-    pub fn random() -> Self {
-        TransactionId(rand::random())
+    /// A fresh id from the caller's randomness source (RFC 8489 §6: uniformly random).
+    pub fn from_rng(rng: &mut impl rand_core::RngCore) -> Self {
+        let mut id = [0u8; 12];
+        rng.fill_bytes(&mut id);
+        TransactionId(id)
     }
 }
 
