@@ -19,6 +19,7 @@ pub mod data_channel;
 pub mod fuzz_entry;
 mod ice;
 pub mod jsep;
+pub mod network;
 mod peer_connection;
 mod random;
 pub mod sdp;
@@ -26,4 +27,5 @@ mod stats;
 pub mod transceiver;
 
 pub use api::*;
+pub use network::{RelayCommand, RelayId, RelayTransportState};
 pub use peer_connection::PeerConnection;

@@ -12,6 +12,7 @@ use crate::candidate::Candidate;
 use crate::config::{self, IceUrl};
 use crate::data_channel::DataChannel;
 use crate::jsep::{Created, Descriptions, IceCredentials};
+use crate::network::Network;
 use crate::random;
 use crate::transceiver::Transceiver;
 
@@ -58,6 +59,10 @@ pub struct PeerConnection {
     pub(crate) closed: bool,
     /// The constructor's configuration named certificates (setConfiguration must repeat them).
     pub(crate) user_certificates: bool,
+    /// TURN allocations and the ICE agent (crate::network).
+    pub(crate) network: Network,
+    /// The constructor's time: the engine's epoch before any later input.
+    pub(crate) created_at: Instant,
 }
 
 impl PeerConnection {
@@ -66,7 +71,7 @@ impl PeerConnection {
     pub fn new(
         configuration: Configuration,
         seed: [u8; 32],
-        _now: Instant,
+        now: Instant,
         wall_ms: f64,
     ) -> Result<Self, ApiError> {
         config::validate_initial(&configuration)?;
@@ -120,15 +125,34 @@ impl PeerConnection {
             channels_closed: 0,
             closed: false,
             user_certificates,
+            network: Network::default(),
+            created_at: now,
         })
     }
 
     pub fn handle_api_call(
         &mut self,
         call: ApiCall,
-        _now: Instant,
+        now: Instant,
         wall_ms: f64,
     ) -> Result<ApiReply, ApiError> {
+        self.network.now = Some(now);
+        let touches_network = matches!(
+            call,
+            ApiCall::SetLocalDescription { .. }
+                | ApiCall::SetRemoteDescription { .. }
+                | ApiCall::AddIceCandidate { .. }
+                | ApiCall::Close
+        );
+        let reply = self.dispatch(call, wall_ms);
+        if touches_network && !self.closed {
+            self.sync_remote_ice(now);
+            self.drive_network(now);
+        }
+        reply
+    }
+
+    fn dispatch(&mut self, call: ApiCall, wall_ms: f64) -> Result<ApiReply, ApiError> {
         match call {
             ApiCall::GetConfiguration => Ok(ApiReply::Configuration {
                 configuration: self.config.clone(),
@@ -215,13 +239,6 @@ impl PeerConnection {
         self.events.pop_front()
     }
 
-    /// Nothing is timed yet: ICE, DTLS and SCTP timers arrive with the network milestone.
-    pub fn handle_timeout(&mut self, _now: Instant) {}
-
-    pub fn poll_timeout(&self) -> Option<Instant> {
-        None
-    }
-
     fn set_configuration(&mut self, new: Configuration, wall_ms: f64) -> Result<(), ApiError> {
         if self.closed {
             return Err(config::ConfigError::Closed.into());
@@ -265,6 +282,7 @@ impl PeerConnection {
             }
             c.ready_state = DataChannelState::Closed;
         }
+        self.close_network();
         self.ice_connection = IceConnectionState::Closed;
         self.connection = PeerConnectionState::Closed;
         self.events.clear();

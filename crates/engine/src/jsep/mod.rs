@@ -111,6 +111,9 @@ impl Descriptions {
             .as_ref()
             .or(self.current_remote.as_ref())
     }
+    pub fn local_mut(&mut self) -> Option<&mut Description> {
+        self.pending_local.as_mut().or(self.current_local.as_mut())
+    }
     pub fn remote_mut(&mut self) -> Option<&mut Description> {
         self.pending_remote
             .as_mut()

@@ -1,0 +1,193 @@
+//! The network path up to a nominated candidate pair (webrtc-pc §5.6 RTCIceTransport).
+//!
+//! A page cannot send UDP: its only candidates are TURN allocations on polyrtc relays, reached
+//! over WebSocket or WebTransport sessions that the shell opens on request. One [`TurnClient`]
+//! per relay URL and generation of ICE credentials, one [`IceAgent`] for the bundled transport.
+//! The shell's side of it, all without a clock of its own:
+//! - [`PeerConnection::poll_relay_command`]: open or close a session to a relay;
+//! - [`PeerConnection::handle_relay_state`]: the session opened or dropped;
+//! - [`PeerConnection::handle_relay_input`] / [`PeerConnection::poll_relay_transmit`]: bytes.
+
+mod connectivity;
+mod gathering;
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use crate::api::{Event, IceConnectionState};
+use crate::ice::agent::IceAgent;
+use crate::peer_connection::PeerConnection;
+use crate::turn::TurnClient;
+
+/// Identifies one relay session of a connection (unique for the connection's lifetime).
+pub type RelayId = u32;
+
+/// What the shell must do with its relay sessions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "camelCase")]
+pub enum RelayCommand {
+    /// Open a session to `url` (`ws:`/`wss:` WebSocket with subprotocol `turn`, `https:`
+    /// WebTransport) and pass what arrives to `handle_relay_input`.
+    Connect { relay: RelayId, url: String },
+    /// The allocation is gone: close the session once queued bytes are out.
+    Close { relay: RelayId },
+}
+
+/// The shell's report on a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum RelayTransportState {
+    Open,
+    Closed,
+}
+
+/// One TURN allocation and the session that carries it.
+pub(crate) struct Relay {
+    pub id: RelayId,
+    pub url: String,
+    pub client: TurnClient,
+    /// Credentials generation (ICE restart count) the allocation was gathered for.
+    pub generation: u32,
+    /// Relayed and server-reflexive addresses once allocated.
+    pub relayed: Option<SocketAddr>,
+    pub mapped: Option<SocketAddr>,
+    /// Gathering on this relay ended (allocated or failed).
+    pub gathered: bool,
+    /// The session opened at least once (a failure before that is "server unreachable").
+    pub ever_open: bool,
+    pub closed: bool,
+}
+
+#[derive(Default)]
+pub(crate) struct Network {
+    pub relays: Vec<Relay>,
+    pub next_relay: RelayId,
+    pub generation: u32,
+    pub commands: VecDeque<RelayCommand>,
+    pub transmits: VecDeque<(RelayId, Vec<u8>)>,
+    pub agent: Option<IceAgent>,
+    /// Remote credentials applied to the agent, to spot a remote ICE restart.
+    pub remote_ufrag: Option<String>,
+    /// Remote `a=candidate` values already given to the agent in this ICE generation.
+    pub remote_added: Vec<String>,
+    pub selected: Option<(SocketAddr, SocketAddr)>,
+    /// Non-STUN datagrams from the selected pair, for the DTLS layer (RFC 7983 demux).
+    pub inbound: VecDeque<(SocketAddr, Vec<u8>)>,
+    /// Latest time the engine was driven with; operations without their own `now` use it.
+    pub now: Option<Instant>,
+}
+
+impl PeerConnection {
+    pub fn poll_relay_command(&mut self) -> Option<RelayCommand> {
+        self.network.commands.pop_front()
+    }
+
+    pub fn poll_relay_transmit(&mut self) -> Option<(RelayId, Vec<u8>)> {
+        self.network.transmits.pop_front()
+    }
+
+    pub fn handle_relay_state(&mut self, now: Instant, relay: RelayId, state: RelayTransportState) {
+        self.network.now = Some(now);
+        let Some(r) = self.network.relays.iter_mut().find(|r| r.id == relay) else {
+            return;
+        };
+        match state {
+            RelayTransportState::Open => {
+                if r.ever_open {
+                    r.client.transport_reconnected(now);
+                }
+                r.ever_open = true;
+            }
+            RelayTransportState::Closed => {
+                if !r.ever_open && !r.gathered {
+                    // Never reached: the browsers' code for an unreachable server.
+                    self.relay_unreachable(relay);
+                } else {
+                    r.client.transport_lost(now);
+                }
+            }
+        }
+        self.drive_network(now);
+    }
+
+    pub fn handle_relay_input(&mut self, now: Instant, relay: RelayId, bytes: &[u8]) {
+        self.network.now = Some(now);
+        if let Some(r) = self.network.relays.iter_mut().find(|r| r.id == relay) {
+            r.client.handle_input(now, bytes);
+        }
+        self.drive_network(now);
+    }
+
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.network.now = Some(now);
+        for r in &mut self.network.relays {
+            if r.client.poll_timeout().is_some_and(|t| t <= now) {
+                r.client.handle_timeout(now);
+            }
+        }
+        if let Some(agent) = &mut self.network.agent {
+            if agent.poll_timeout().is_some_and(|t| t <= now) {
+                agent.handle_timeout(now);
+            }
+        }
+        self.drive_network(now);
+    }
+
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let relays = self
+            .network
+            .relays
+            .iter()
+            .filter(|r| !r.closed)
+            .filter_map(|r| r.client.poll_timeout());
+        let agent = self.network.agent.as_ref().and_then(IceAgent::poll_timeout);
+        relays.chain(agent).min()
+    }
+
+    /// Moves everything the TURN clients and the ICE agent produced until nothing moves.
+    pub(crate) fn drive_network(&mut self, now: Instant) {
+        // Bounded: each round only consumes queued outputs; a few rounds settle any cascade
+        // (relay data → agent response → relay transmit).
+        for _ in 0..8 {
+            let mut progressed = self.drain_relays(now);
+            progressed |= self.drain_agent(now);
+            if !progressed {
+                break;
+            }
+        }
+        self.finish_gathering_if_done();
+    }
+
+    pub(crate) fn set_ice_state(&mut self, state: IceConnectionState) {
+        if self.ice_connection == state || self.closed {
+            return;
+        }
+        self.ice_connection = state;
+        self.events
+            .push_back(Event::IceConnectionStateChange { state });
+        self.update_connection_state();
+    }
+
+    /// webrtc-pc §4.3.3 RTCPeerConnectionState from the one ICE transport and the one DTLS
+    /// transport (bundle); fired after the iceconnectionstatechange, as Chromium does.
+    pub(crate) fn update_connection_state(&mut self) {
+        use crate::api::{DtlsTransportState as D, IceConnectionState as I, PeerConnectionState as P};
+        let dtls = self.snapshot_dtls();
+        let next = match (self.ice_connection, dtls) {
+            (I::Closed, _) => P::Closed,
+            (I::Failed, _) | (_, D::Failed) => P::Failed,
+            (I::Disconnected, _) => P::Disconnected,
+            (I::New, D::New | D::Closed) => P::New,
+            (I::Connected | I::Completed, D::Connected) => P::Connected,
+            _ => P::Connecting,
+        };
+        if next != self.connection {
+            self.connection = next;
+            self.events
+                .push_back(Event::ConnectionStateChange { state: next });
+        }
+    }
+}
