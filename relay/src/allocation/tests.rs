@@ -27,6 +27,8 @@ fn alloc(c: ClientId, user: &str, relay_port: u16, now: Instant) -> Allocation {
         channels: Default::default(),
         channel_by_peer: Default::default(),
         bandwidth: None,
+        second: None,
+        mobility: None,
     }
 }
 
