@@ -433,6 +433,58 @@ mod tests {
         assert!(c.turn.peer_policy.allow_loopback);
         assert!(!c.turn.peer_policy.allow_private);
         assert_eq!(c.turn.max_lifetime, Duration::from_secs(3600));
+        assert!(c.turn.mobility);
+        assert_eq!(c.turn.mobility_grace, Duration::from_secs(60));
+        assert_eq!(c.turn.max_user_bytes_per_sec, None);
+    }
+
+    #[test]
+    fn relay_ips_external_ips_mobility_and_user_bandwidth() {
+        let dir = std::env::temp_dir().join(format!("polyrtc-relay-cfg6-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("relay.toml");
+        std::fs::write(
+            &path,
+            "no-auth = true\nrelay-ip = \"::1\"\nexternal-ip = \"2001:db8::9\"\n",
+        )
+        .unwrap();
+        let c = Args::parse_from(["x", "--config", path.to_str().unwrap()])
+            .resolve()
+            .unwrap();
+        assert_eq!(c.relay_ips, vec!["::1".parse::<IpAddr>().unwrap()]);
+        assert_eq!(c.turn.external_ips.len(), 1);
+        let c = Args::parse_from([
+            "x",
+            "--no-auth",
+            "--relay-ip",
+            "10.0.0.1",
+            "--relay-ip",
+            "fd00::1",
+            "--external-ip",
+            "203.0.113.1/10.0.0.1",
+            "--external-ip",
+            "2001:db8::1",
+            "--max-user-kbps",
+            "800",
+            "--no-mobility",
+            "--mobility-grace",
+            "5",
+        ])
+        .resolve()
+        .unwrap();
+        assert_eq!(c.relay_ips.len(), 2);
+        assert_eq!(
+            c.turn.external_ips[0].private,
+            Some("10.0.0.1".parse().unwrap())
+        );
+        assert_eq!(c.turn.max_user_bytes_per_sec, Some(100_000));
+        assert!(!c.turn.mobility);
+        assert_eq!(c.turn.mobility_grace, Duration::from_secs(5));
+        assert!(c
+            .turn
+            .peer_policy
+            .own_addresses
+            .contains(&"203.0.113.1".parse().unwrap()));
     }
 
     #[test]
@@ -444,6 +496,22 @@ mod tests {
         assert!(matches!(
             Args::parse_from(["x", "--user", "nocolon"]).resolve(),
             Err(ConfigError::BadUser(_))
+        ));
+        assert!(matches!(
+            Args::parse_from([
+                "x",
+                "--no-auth",
+                "--relay-ip",
+                "10.0.0.1",
+                "--relay-ip",
+                "10.0.0.2"
+            ])
+            .resolve(),
+            Err(ConfigError::RelayIpFamilies)
+        ));
+        assert!(matches!(
+            Args::parse_from(["x", "--no-auth", "--external-ip", "1.2.3.4/::1"]).resolve(),
+            Err(ConfigError::BadExternalIp(..))
         ));
         let c = Args::parse_from(["x", "--no-auth", "--ws-listen", "127.0.0.1:8443"])
             .resolve()
