@@ -14,19 +14,13 @@ struct Plan {
     family: AddressFamily,
     /// ADDITIONAL-ADDRESS-FAMILY IPv6: a second, IPv6 relayed address.
     dual: bool,
+    /// The request used the draft attribute numbers; answer in kind.
+    draft_codes: bool,
     token: Option<[u8; 8]>,
     even_port: bool,
     reserve_next: bool,
     mobility: bool,
     lifetime: Duration,
-}
-
-pub(super) fn family_of(addr: SocketAddr) -> AddressFamily {
-    if addr.is_ipv4() {
-        AddressFamily::V4
-    } else {
-        AddressFamily::V6
-    }
 }
 
 /// ADDRESS-ERROR-CODE (RFC 8656 §14.12): family, reserved, class, number, reason.
@@ -84,7 +78,11 @@ impl TurnServer {
             return fail(442, out);
         }
         let requested_family = msg.attribute(stun::REQUESTED_ADDRESS_FAMILY);
-        let additional_family = msg.attribute(stun::ADDITIONAL_ADDRESS_FAMILY);
+        let draft_codes = !msg.has(stun::ADDITIONAL_ADDRESS_FAMILY)
+            && msg.has(stun::ADDITIONAL_ADDRESS_FAMILY_DRAFT);
+        let additional_family = msg
+            .attribute(stun::ADDITIONAL_ADDRESS_FAMILY)
+            .or_else(|| msg.attribute(stun::ADDITIONAL_ADDRESS_FAMILY_DRAFT));
         let even_port = msg.attribute(stun::EVEN_PORT);
         let token = msg.attribute(stun::RESERVATION_TOKEN);
         // RFC 8656 §7.2: RESERVATION-TOKEN excludes EVEN-PORT and both family
@@ -128,6 +126,7 @@ impl TurnServer {
         Some(Plan {
             family,
             dual,
+            draft_codes,
             token,
             even_port: even_port.is_some(),
             reserve_next: even_port.is_some_and(|v| v.first().is_some_and(|b| b & 0x80 != 0)),
@@ -142,15 +141,12 @@ impl TurnServer {
         now: Instant,
         plan: &Plan,
         sockets: &mut dyn RelaySockets,
-        out: &mut Vec<Output>,
     ) -> Result<(SocketAddr, Option<[u8; 8]>), u16> {
         if let Some(t) = plan.token {
+            // The reserved port's family is the allocation's: RFC 8656 §7.2
+            // forbids a family attribute beside RESERVATION-TOKEN.
             return match self.reservations.remove(&t) {
-                Some(r) if family_of(r.relay) == plan.family => Ok((r.relay, None)),
-                Some(r) => {
-                    out.push(Output::CloseRelay { relay: r.relay });
-                    Err(508)
-                }
+                Some(r) => Ok((r.relay, None)),
                 None => Err(508),
             };
         }
@@ -212,7 +208,7 @@ impl TurnServer {
             };
             return self.reply_error(req, code, out, |_| {});
         }
-        let (relay_local, new_token) = match self.open_first(now, &plan, sockets, out) {
+        let (relay_local, new_token) = match self.open_first(now, &plan, sockets) {
             Ok(r) => r,
             Err(code) => return self.reply_error(req, code, out, |_| {}),
         };
@@ -280,10 +276,12 @@ impl TurnServer {
             }
             if let Some(code) = address_error_code {
                 let reason = super::requests::reason(code);
-                b.attribute(
-                    stun::ADDRESS_ERROR_CODE,
-                    &address_error(stun::FAMILY_IPV6, code, reason),
-                );
+                let typ = if plan.draft_codes {
+                    stun::ADDRESS_ERROR_CODE_DRAFT
+                } else {
+                    stun::ADDRESS_ERROR_CODE
+                };
+                b.attribute(typ, &address_error(stun::FAMILY_IPV6, code, reason));
             }
         });
     }

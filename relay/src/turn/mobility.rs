@@ -6,26 +6,38 @@
 //! The ticket is opaque to the client: version, allocation id, generation and
 //! an HMAC-SHA256 (process-wide random key) over those and the allocation's
 //! username. Nothing secret is inside, so it is authenticated, not encrypted;
-//! each Refresh with a ticket issues the next generation and the older ones
-//! stop working (a captured ticket cannot be replayed after the move).
+//! each Refresh with a ticket issues the next generation, and older ones no
+//! longer move the allocation (a captured ticket cannot be replayed after the
+//! move); from the 5-tuple that already holds the allocation an older ticket
+//! still refreshes it (coturn's client keeps presenting its first ticket).
+//! On the wire it is 32 characters of base64url text: coturn's client keeps
+//! the ticket in a 33-byte C string, so a NUL byte inside would cut it short
+//! and a longer ticket is refused. That leaves 24 raw bytes, so the HMAC is
+//! truncated to 88 bits (RFC 2104 §5 asks for at least 80).
 
 use super::{Output, Request, TurnServer};
 use crate::allocation::{ClientId, Mobility};
 use crate::stun;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
 use hmac::{Hmac, Mac};
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Instant;
 
 const VERSION: u8 = 1;
-const MAC_LEN: usize = 16;
-/// version (1) + id (8) + generation (4) + truncated HMAC (16).
-pub const TICKET_LEN: usize = 1 + 8 + 4 + MAC_LEN;
+const MAC_LEN: usize = 11;
+/// version (1) + id (8) + generation (4) + truncated HMAC (11).
+const RAW_LEN: usize = 1 + 8 + 4 + MAC_LEN;
+/// The base64url (unpadded) text of the 24 raw bytes: 32 characters.
+pub const TICKET_LEN: usize = (RAW_LEN * 4).div_ceil(3);
 
 /// Why a ticket was refused (all answered 400, RFC 8016 §3.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum TicketError {
     #[error("ticket has the wrong length")]
     Length,
+    #[error("ticket is not base64url")]
+    Encoding,
     #[error("unknown ticket version")]
     Version,
     #[error("no allocation with this ticket")]
@@ -61,20 +73,23 @@ impl TicketKey {
 
     /// The ticket for `m`, bound to `username`.
     pub fn issue(&self, m: Mobility, username: &str) -> Vec<u8> {
-        let mut t = Vec::with_capacity(TICKET_LEN);
+        let mut t = Vec::with_capacity(RAW_LEN);
         t.push(VERSION);
         t.extend_from_slice(&m.id.to_be_bytes());
         t.extend_from_slice(&m.generation.to_be_bytes());
         let mac = self.mac(&t, username);
         t.extend_from_slice(&mac);
-        t
+        URL_SAFE_NO_PAD.encode(t).into_bytes()
     }
 
-    /// The allocation id a ticket names (not yet verified).
-    pub fn id_of(ticket: &[u8]) -> Result<u64, TicketError> {
+    /// The allocation id and generation a ticket names (not yet verified).
+    pub fn open(ticket: &[u8]) -> Result<Mobility, TicketError> {
         if ticket.len() != TICKET_LEN {
             return Err(TicketError::Length);
         }
+        let ticket = URL_SAFE_NO_PAD
+            .decode(ticket)
+            .map_err(|_| TicketError::Encoding)?;
         if ticket.first() != Some(&VERSION) {
             return Err(TicketError::Version);
         }
@@ -82,10 +97,17 @@ impl TicketKey {
             .get(1..9)
             .and_then(|s| s.try_into().ok())
             .ok_or(TicketError::Length)?;
-        Ok(u64::from_be_bytes(id))
+        let generation: [u8; 4] = ticket
+            .get(9..13)
+            .and_then(|s| s.try_into().ok())
+            .ok_or(TicketError::Length)?;
+        Ok(Mobility {
+            id: u64::from_be_bytes(id),
+            generation: u32::from_be_bytes(generation),
+        })
     }
 
-    /// Whether `ticket` is the current one for `m` and `username`.
+    /// Whether `ticket` was issued for `m` and `username`.
     pub fn verify(&self, ticket: &[u8], m: Mobility, username: &str) -> Result<(), TicketError> {
         let expected = self.issue(m, username);
         // Constant time: the MAC must not leak byte by byte.
@@ -125,18 +147,19 @@ impl TurnServer {
             self.reply_error(req, 405, out, |_| {});
             return None;
         }
-        let found = TicketKey::id_of(ticket)
-            .and_then(|id| {
-                self.allocations
-                    .by_mobility_id(id)
-                    .ok_or(TicketError::Unknown)
-            })
-            .and_then(|owner| {
-                let a = self.allocations.get(&owner).ok_or(TicketError::Unknown)?;
-                let m = a.mobility.ok_or(TicketError::Unknown)?;
-                self.ticket_key.verify(ticket, m, &a.username)?;
-                Ok((owner, a.username != req.username))
-            });
+        let found = TicketKey::open(ticket).and_then(|presented| {
+            let owner = self
+                .allocations
+                .by_mobility_id(presented.id)
+                .ok_or(TicketError::Unknown)?;
+            let a = self.allocations.get(&owner).ok_or(TicketError::Unknown)?;
+            let current = a.mobility.ok_or(TicketError::Unknown)?;
+            self.ticket_key.verify(ticket, presented, &a.username)?;
+            if presented.generation != current.generation && owner != req.client {
+                return Err(TicketError::Invalid);
+            }
+            Ok((owner, a.username != req.username))
+        });
         match found {
             Err(e) => {
                 tracing::debug!(client = %req.client.remote, error = %e, "mobility ticket refused");
@@ -233,7 +256,7 @@ mod tests {
         };
         let t = k.issue(m, "alice");
         assert_eq!(t.len(), TICKET_LEN);
-        assert_eq!(TicketKey::id_of(&t), Ok(42));
+        assert_eq!(TicketKey::open(&t), Ok(m));
         assert_eq!(k.verify(&t, m, "alice"), Ok(()));
         assert_eq!(k.verify(&t, m, "bob"), Err(TicketError::Invalid));
         let next = Mobility { generation: 4, ..m };
@@ -242,12 +265,18 @@ mod tests {
             TicketKey::new([8; 32]).verify(&t, m, "alice"),
             Err(TicketError::Invalid)
         );
+        assert!(t
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_'));
         let mut flipped = t.clone();
-        flipped[TICKET_LEN - 1] ^= 1;
+        flipped[TICKET_LEN - 2] ^= 1;
         assert_eq!(k.verify(&flipped, m, "alice"), Err(TicketError::Invalid));
-        assert_eq!(TicketKey::id_of(&t[..5]), Err(TicketError::Length));
+        assert_eq!(TicketKey::open(&t[..5]), Err(TicketError::Length));
         let mut v2 = t.clone();
-        v2[0] = 2;
-        assert_eq!(TicketKey::id_of(&v2), Err(TicketError::Version));
+        v2[0] = b'B';
+        assert_eq!(TicketKey::open(&v2), Err(TicketError::Version));
+        let mut bad = t.clone();
+        bad[3] = b'*';
+        assert_eq!(TicketKey::open(&bad), Err(TicketError::Encoding));
     }
 }

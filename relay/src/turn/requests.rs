@@ -236,19 +236,9 @@ impl TurnServer {
             Ok(l) => l,
             Err(_) => return self.reply_error(req, 400, out, |_| {}),
         };
-        // RFC 8656 §7.3: a family the allocation does not have is 443.
-        if let Some(f) = req.msg.attribute(stun::REQUESTED_ADDRESS_FAMILY) {
-            let has = self.allocations.get(&req.client).is_some_and(|a| {
-                a.relays().any(|r| match f.first() {
-                    Some(&stun::FAMILY_IPV4) => r.local.is_ipv4(),
-                    Some(&stun::FAMILY_IPV6) => r.local.is_ipv6(),
-                    _ => false,
-                })
-            });
-            if !has {
-                return self.reply_error(req, 443, out, |_| {});
-            }
-        }
+        // REQUESTED-ADDRESS-FAMILY in a Refresh (RFC 8656 §7.3) is not
+        // checked: coturn's client sends IPv6 after a dual-stack Allocate whose
+        // IPv6 half was refused, and expects the allocation refreshed.
         if requested == Some(0) {
             return self.delete_allocation(req, out);
         }

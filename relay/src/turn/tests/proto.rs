@@ -234,3 +234,46 @@ fn external_ip_parsing() {
     assert!("nope".parse::<ExternalIp>().is_err());
     assert_eq!("2001:db8::1".parse::<ExternalIp>().unwrap().private, None);
 }
+
+#[test]
+fn draft_dual_stack_attribute_is_answered_in_kind() {
+    let mut h = harness(open_policy());
+    let mut tc = TurnClient::new("alice", "pw");
+    let resp = h.allocate_with(0, client(1), &mut tc, |b| {
+        b.attribute(
+            stun::ADDITIONAL_ADDRESS_FAMILY_DRAFT,
+            &[stun::FAMILY_IPV6, 0, 0, 0],
+        );
+    });
+    let m = Message::parse(&resp).unwrap();
+    assert_eq!(m.class, Class::Success);
+    // No IPv6 here: the refusal comes back under the draft number too.
+    let aec = m.attribute(stun::ADDRESS_ERROR_CODE_DRAFT).unwrap();
+    assert_eq!(aec.get(..4), Some(&[stun::FAMILY_IPV6, 0, 4, 40][..]));
+    assert!(!m.has(stun::ADDRESS_ERROR_CODE));
+}
+
+#[test]
+fn reservation_token_keeps_the_reserved_family() {
+    let mut h = harness(open_policy());
+    h.sockets.v6 = true;
+    let mut tc = TurnClient::new("alice", "pw");
+    let resp = h.allocate_with(0, client(1), &mut tc, |b| {
+        b.attribute(
+            stun::REQUESTED_ADDRESS_FAMILY,
+            &[stun::FAMILY_IPV6, 0, 0, 0],
+        )
+        .attribute(stun::EVEN_PORT, &[0x80, 0, 0, 0]);
+    });
+    let m = Message::parse(&resp).unwrap();
+    let even = m.xor_address(XOR_RELAYED_ADDRESS).unwrap().unwrap();
+    let token = m.attribute(stun::RESERVATION_TOKEN).unwrap().to_vec();
+    // The RTCP allocation names no family (RFC 8656 §7.2) and gets the odd IPv6 port.
+    let resp = h.allocate_with(1, client(2), &mut tc, |b| {
+        b.attribute(stun::RESERVATION_TOKEN, &token);
+    });
+    let m = Message::parse(&resp).unwrap();
+    let odd = m.xor_address(XOR_RELAYED_ADDRESS).unwrap().unwrap();
+    assert!(odd.is_ipv6());
+    assert_eq!(odd.port(), even.port() + 1);
+}
