@@ -177,3 +177,30 @@ async fn address_family_errors_on_an_ipv4_only_relay() {
     assert_eq!(c.code(&tc.refresh(600).1).await, None);
     s.shutdown().await;
 }
+
+/// A `[::]` listener is dual-stack: IPv4 clients show as themselves, not as
+/// `::ffff:127.0.0.1`, and are answered over UDP and TCP.
+#[tokio::test]
+async fn unspecified_ipv6_listener_serves_ipv4_clients() {
+    if !ipv6_loopback_available("unspecified_ipv6_listener_serves_ipv4_clients") {
+        return;
+    }
+    let s = common::start(|c| {
+        c.listen = Some("[::]:0".parse().unwrap());
+        c.relay_ips = vec!["127.0.0.1".parse().unwrap()];
+    })
+    .await;
+    let port = s.udp_addr.unwrap().port();
+    let v4: SocketAddr = SocketAddr::from(([127, 0, 0, 1], port));
+    let udp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let tcp = TcpStream::connect(v4).await.unwrap();
+    for mut c in [Conn::Udp(udp, v4), Conn::Tcp(tcp, Vec::new())] {
+        let mut tc = TurnClient::new("user", "pass");
+        let resp = allocate_with(&mut c, &mut tc, |_| {}).await;
+        let m = Message::parse(&resp).unwrap();
+        let mapped = m.xor_address(stun::XOR_MAPPED_ADDRESS).unwrap().unwrap();
+        assert_eq!(mapped.ip().to_string(), "127.0.0.1");
+        assert_eq!(c.code(&tc.refresh(600).1).await, None);
+    }
+    s.shutdown().await;
+}

@@ -30,6 +30,13 @@ use tokio::task::JoinHandle;
 /// allocation is closed (slow-loris and idle sockets cost file descriptors).
 const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// A client seen on a dual-stack `[::]` listener as `::ffff:a.b.c.d` is the
+/// IPv4 client a.b.c.d: XOR-MAPPED-ADDRESS, nonces and policy use that (Linux
+/// sends to an IPv4 address from such a socket).
+pub(crate) fn canonical(addr: SocketAddr) -> SocketAddr {
+    SocketAddr::new(addr.ip().to_canonical(), addr.port())
+}
+
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
