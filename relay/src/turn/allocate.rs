@@ -3,8 +3,10 @@
 //! EVEN-PORT / RESERVATION-TOKEN (§14.6, §14.9) and MOBILITY-TICKET (RFC 8016).
 
 use super::{AddressFamily, Output, RelaySockets, Request, Reservation, TurnServer};
-use crate::allocation::{Allocation, AllocationError, ByteBucket, RelayAddr, DEFAULT_LIFETIME};
-use crate::stun::{self, MessageBuilder};
+use crate::allocation::{
+    Allocation, AllocationError, ByteBucket, Mobility, RelayAddr, DEFAULT_LIFETIME,
+};
+use crate::stun::{self, Message, MessageBuilder};
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
@@ -21,6 +23,33 @@ struct Plan {
     reserve_next: bool,
     mobility: bool,
     lifetime: Duration,
+}
+
+/// REQUESTED-ADDRESS-FAMILY and ADDITIONAL-ADDRESS-FAMILY (RFC 8656 §7.2):
+/// (family of the first relayed address, dual stack asked, draft numbers used).
+fn families(msg: &Message<'_>) -> Result<(AddressFamily, bool, bool), u16> {
+    let requested = msg.attribute(stun::REQUESTED_ADDRESS_FAMILY);
+    let draft =
+        !msg.has(stun::ADDITIONAL_ADDRESS_FAMILY) && msg.has(stun::ADDITIONAL_ADDRESS_FAMILY_DRAFT);
+    let additional = msg
+        .attribute(stun::ADDITIONAL_ADDRESS_FAMILY)
+        .or_else(|| msg.attribute(stun::ADDITIONAL_ADDRESS_FAMILY_DRAFT));
+    // The two exclude each other.
+    if requested.is_some() && additional.is_some() {
+        return Err(400);
+    }
+    let family = match requested {
+        None | Some([stun::FAMILY_IPV4, ..]) => AddressFamily::V4,
+        Some([stun::FAMILY_IPV6, ..]) => AddressFamily::V6,
+        Some(_) => return Err(440),
+    };
+    // ADDITIONAL-ADDRESS-FAMILY may only ask for IPv6 (the first is IPv4).
+    let dual = match additional {
+        None => false,
+        Some([stun::FAMILY_IPV6, ..]) => true,
+        Some(_) => return Err(400),
+    };
+    Ok((family, dual, draft))
 }
 
 /// ADDRESS-ERROR-CODE (RFC 8656 §14.12): family, reserved, class, number, reason.
@@ -58,72 +87,36 @@ impl TurnServer {
         }
     }
 
-    /// Check an Allocate's attributes; answers the error itself.
-    fn plan(
-        &self,
-        req: &Request<'_, '_>,
-        sockets: &dyn RelaySockets,
-        out: &mut Vec<Output>,
-    ) -> Option<Plan> {
-        let msg = req.msg;
-        let fail = |code: u16, out: &mut Vec<Output>| {
-            self.reply_error(req, code, out, |_| {});
-            None
-        };
-        let transport = match msg.attribute(stun::REQUESTED_TRANSPORT) {
-            Some(v) if v.len() == 4 => v.first().copied(),
-            _ => return fail(400, out),
-        };
-        if transport != Some(stun::TRANSPORT_UDP) {
-            return fail(442, out);
+    /// Check an Allocate's attributes; `Err(code)` to answer.
+    fn plan(&self, msg: &Message<'_>, sockets: &dyn RelaySockets) -> Result<Plan, u16> {
+        match msg.attribute(stun::REQUESTED_TRANSPORT) {
+            Some([stun::TRANSPORT_UDP, _, _, _]) => {}
+            Some([_, _, _, _]) => return Err(442),
+            _ => return Err(400),
         }
-        let requested_family = msg.attribute(stun::REQUESTED_ADDRESS_FAMILY);
-        let draft_codes = !msg.has(stun::ADDITIONAL_ADDRESS_FAMILY)
-            && msg.has(stun::ADDITIONAL_ADDRESS_FAMILY_DRAFT);
-        let additional_family = msg
-            .attribute(stun::ADDITIONAL_ADDRESS_FAMILY)
-            .or_else(|| msg.attribute(stun::ADDITIONAL_ADDRESS_FAMILY_DRAFT));
         let even_port = msg.attribute(stun::EVEN_PORT);
         let token = msg.attribute(stun::RESERVATION_TOKEN);
-        // RFC 8656 §7.2: RESERVATION-TOKEN excludes EVEN-PORT and both family
-        // attributes; the two family attributes exclude each other.
-        if token.is_some()
-            && (even_port.is_some() || requested_family.is_some() || additional_family.is_some())
-        {
-            return fail(400, out);
-        }
-        if requested_family.is_some() && additional_family.is_some() {
-            return fail(400, out);
+        let (family, dual, draft_codes) = families(msg)?;
+        // RFC 8656 §7.2: RESERVATION-TOKEN excludes EVEN-PORT and the family
+        // attributes.
+        let has_family = msg.has(stun::REQUESTED_ADDRESS_FAMILY) || dual;
+        if token.is_some() && (even_port.is_some() || has_family) {
+            return Err(400);
         }
         let token = match token.map(<[u8; 8]>::try_from) {
             None => None,
             Some(Ok(t)) => Some(t),
-            Some(Err(_)) => return fail(400, out),
-        };
-        let family = match requested_family {
-            None => AddressFamily::V4,
-            Some([stun::FAMILY_IPV4, ..]) => AddressFamily::V4,
-            Some([stun::FAMILY_IPV6, ..]) => AddressFamily::V6,
-            Some(_) => return fail(440, out),
-        };
-        // ADDITIONAL-ADDRESS-FAMILY may only ask for IPv6 (the first is IPv4).
-        let dual = match additional_family {
-            None => false,
-            Some([stun::FAMILY_IPV6, ..]) => true,
-            Some(_) => return fail(400, out),
+            Some(Err(_)) => return Err(400),
         };
         if !sockets.supports(family) {
-            return fail(440, out);
+            return Err(440);
         }
         let mobility = msg.has(stun::MOBILITY_TICKET);
         if mobility && !self.cfg.mobility {
-            return fail(405, out);
+            return Err(405);
         }
-        let lifetime = match msg.u32_attribute(stun::LIFETIME) {
-            Ok(l) => self.granted_lifetime(l),
-            Err(_) => return fail(400, out),
-        };
-        Some(Plan {
+        let lifetime = msg.u32_attribute(stun::LIFETIME).map_err(|_| 400u16)?;
+        Ok(Plan {
             family,
             dual,
             draft_codes,
@@ -131,8 +124,41 @@ impl TurnServer {
             even_port: even_port.is_some(),
             reserve_next: even_port.is_some_and(|v| v.first().is_some_and(|b| b & 0x80 != 0)),
             mobility,
-            lifetime,
+            lifetime: self.granted_lifetime(lifetime),
         })
+    }
+
+    /// RFC 8656 §7.2: 486 is this user's quota, 508 the server's capacity.
+    fn check_quota(&self, req: &Request<'_, '_>) -> Result<(), u16> {
+        self.allocations.check_quota(&req.principal).map_err(|e| {
+            self.metrics
+                .allocations_rejected_quota
+                .fetch_add(1, Relaxed);
+            tracing::info!(user = %req.username, error = %e, "allocation refused");
+            if e == AllocationError::TotalQuota {
+                508
+            } else {
+                486
+            }
+        })
+    }
+
+    /// The IPv6 half of a dual-stack request. Failing it still grants the
+    /// IPv4 half, with ADDRESS-ERROR-CODE saying why (RFC 8656 §7.2).
+    fn open_second(&self, sockets: &mut dyn RelaySockets) -> Result<RelayAddr, u16> {
+        if !sockets.supports(AddressFamily::V6) {
+            return Err(440);
+        }
+        match sockets.open(AddressFamily::V6, false) {
+            Ok(local) => Ok(RelayAddr {
+                local,
+                public: self.advertised(local),
+            }),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not open an IPv6 relay socket");
+                Err(508)
+            }
+        }
     }
 
     /// Bind the first relayed address; `Err(code)` to answer.
@@ -192,49 +218,71 @@ impl TurnServer {
             }
             return self.reply_error(req, 437, out, |_| {});
         }
-        let Some(plan) = self.plan(req, sockets, out) else {
-            return;
+        let plan = match self
+            .plan(req.msg, sockets)
+            .and_then(|p| self.check_quota(req).map(|()| p))
+        {
+            Ok(p) => p,
+            Err(code) => return self.reply_error(req, code, out, |_| {}),
         };
-        if let Err(e) = self.allocations.check_quota(&req.principal) {
-            self.metrics
-                .allocations_rejected_quota
-                .fetch_add(1, Relaxed);
-            tracing::info!(user = %req.username, error = %e, "allocation refused");
-            // RFC 8656 §7.2: 486 is this user's quota, 508 the server's capacity.
-            let code = if e == AllocationError::TotalQuota {
-                508
-            } else {
-                486
-            };
-            return self.reply_error(req, code, out, |_| {});
-        }
         let (relay_local, new_token) = match self.open_first(now, &plan, sockets) {
             Ok(r) => r,
             Err(code) => return self.reply_error(req, code, out, |_| {}),
         };
-        // The IPv6 half of a dual-stack request; failing it still grants the
-        // IPv4 half, with ADDRESS-ERROR-CODE saying why (RFC 8656 §7.2).
-        let mut address_error_code = None;
-        let second = if !plan.dual {
-            None
-        } else if !sockets.supports(AddressFamily::V6) {
-            address_error_code = Some(440);
-            None
-        } else {
-            match sockets.open(AddressFamily::V6, false) {
-                Ok(local) => Some(RelayAddr {
-                    local,
-                    public: self.advertised(local),
-                }),
-                Err(e) => {
-                    tracing::warn!(error = %e, "could not open an IPv6 relay socket");
-                    address_error_code = Some(508);
-                    None
-                }
-            }
+        let (second, address_error_code) = match plan.dual.then(|| self.open_second(sockets)) {
+            None => (None, None),
+            Some(Ok(r)) => (Some(r), None),
+            Some(Err(code)) => (None, Some(code)),
         };
         let mobility = plan.mobility.then(|| self.new_mobility());
-        let alloc = Allocation {
+        let alloc = self.new_allocation(now, req, &plan, relay_local, second, mobility);
+        let body = self.allocated_body(&alloc, plan.lifetime, req.client.remote);
+        if self.allocations.insert(alloc).is_err() {
+            out.push(Output::CloseRelay { relay: relay_local });
+            if let Some(s) = second {
+                out.push(Output::CloseRelay { relay: s.local });
+            }
+            return self.reply_error(req, 486, out, |_| {});
+        }
+        self.metrics
+            .allocations_created
+            .add(req.client.transport, 1);
+        self.update_gauge();
+        tracing::info!(user = %req.username, client = %req.client.remote, transport = req.client.transport.name(),
+            relay = %self.advertised(relay_local), second = ?second.map(|s| s.public), mobility = plan.mobility,
+            lifetime = plan.lifetime.as_secs(), "allocation created");
+        let aec = address_error_code.map(|code| {
+            let typ = if plan.draft_codes {
+                stun::ADDRESS_ERROR_CODE_DRAFT
+            } else {
+                stun::ADDRESS_ERROR_CODE
+            };
+            (
+                typ,
+                address_error(stun::FAMILY_IPV6, code, super::requests::reason(code)),
+            )
+        });
+        self.reply_success(req, out, |b| {
+            body(b);
+            if let Some(t) = new_token {
+                b.attribute(stun::RESERVATION_TOKEN, &t);
+            }
+            if let Some((typ, value)) = &aec {
+                b.attribute(*typ, value);
+            }
+        });
+    }
+
+    fn new_allocation(
+        &self,
+        now: Instant,
+        req: &Request<'_, '_>,
+        plan: &Plan,
+        relay_local: SocketAddr,
+        second: Option<RelayAddr>,
+        mobility: Option<Mobility>,
+    ) -> Allocation {
+        Allocation {
             client: req.client,
             username: req.username.clone(),
             principal: req.principal.clone(),
@@ -253,37 +301,7 @@ impl TurnServer {
                 .map(|r| ByteBucket::new(r, now)),
             second,
             mobility,
-        };
-        let body = self.allocated_body(&alloc, plan.lifetime, req.client.remote);
-        if self.allocations.insert(alloc).is_err() {
-            out.push(Output::CloseRelay { relay: relay_local });
-            if let Some(s) = second {
-                out.push(Output::CloseRelay { relay: s.local });
-            }
-            return self.reply_error(req, 486, out, |_| {});
         }
-        self.metrics
-            .allocations_created
-            .add(req.client.transport, 1);
-        self.update_gauge();
-        tracing::info!(user = %req.username, client = %req.client.remote, transport = req.client.transport.name(),
-            relay = %self.advertised(relay_local), second = ?second.map(|s| s.public), mobility = plan.mobility,
-            lifetime = plan.lifetime.as_secs(), "allocation created");
-        self.reply_success(req, out, |b| {
-            body(b);
-            if let Some(t) = new_token {
-                b.attribute(stun::RESERVATION_TOKEN, &t);
-            }
-            if let Some(code) = address_error_code {
-                let reason = super::requests::reason(code);
-                let typ = if plan.draft_codes {
-                    stun::ADDRESS_ERROR_CODE_DRAFT
-                } else {
-                    stun::ADDRESS_ERROR_CODE
-                };
-                b.attribute(typ, &address_error(stun::FAMILY_IPV6, code, reason));
-            }
-        });
     }
 
     /// XOR-RELAYED-ADDRESS (one per family), LIFETIME, XOR-MAPPED-ADDRESS
