@@ -44,20 +44,21 @@ async fn per_user_bandwidth_drops_over_all_of_a_users_allocations() {
     }
     let counter = tokio::spawn(count_by_source(peer));
     let frame = TurnClient::channel_data(0x4000, &[7; 1000], false);
-    // 50 datagrams of 1,000 bytes from each allocation, in small bursts.
-    for _ in 0..5 {
+    // 50 datagrams of 1,000 bytes from each allocation, in small bursts so
+    // no socket buffer overflows on a loaded machine.
+    for _ in 0..10 {
         for (c, _) in conns.iter_mut() {
-            for _ in 0..10 {
+            for _ in 0..5 {
                 c.send(&frame).await;
             }
         }
-        tokio::time::sleep(Duration::from_millis(5)).await;
+        tokio::time::sleep(Duration::from_millis(15)).await;
     }
     let counts = counter.await.unwrap();
     let got = |i: usize| counts.get(&conns[i].1).copied().unwrap_or(0);
     let user_total = got(0) + got(1);
-    // "user" shares one 65,536-byte burst (+ ~1 kB refill) over both allocations.
-    assert!((60..=70).contains(&user_total), "user got {user_total}");
+    // "user" shares one 65,536-byte burst (+ ~2 kB refill) over both allocations.
+    assert!((60..=72).contains(&user_total), "user got {user_total}");
     assert!(
         got(0) > 0 && got(1) > 0,
         "both allocations used the shared budget"
