@@ -4,7 +4,8 @@
 //!
 //! cargo run -p polyrtc-relay --release --example loadgen -- \
 //!     --target udp://127.0.0.1:3478 --allocations 1000 --payload 1200 --seconds 3
-//! (`ws://127.0.0.1:8443/turn` for WebSocket, with `--batch 8` datagrams per frame)
+//! (`ws://127.0.0.1:8443/turn` for WebSocket, with `--batch 8` datagrams per frame;
+//! `--intra` makes the peer another allocation on the same relay, UDP only)
 
 use clap::Parser;
 use futures_util::{SinkExt, StreamExt};
@@ -49,6 +50,10 @@ struct Args {
     /// After setup, wait this many seconds (for an external RSS reading).
     #[arg(long, default_value_t = 0.0)]
     hold: f64,
+    /// Both ends are allocations of the target relay (client A → relay →
+    /// relayed address of B → client B): measures the intra-relay path.
+    #[arg(long)]
+    intra: bool,
 }
 
 enum Conn {
@@ -165,6 +170,86 @@ async fn setup(args: &Args, peer: SocketAddr) -> (Conn, TurnClient) {
     panic!("every port tried had a live allocation");
 }
 
+/// Allocate only; the relayed address.
+async fn allocate_only(args: &Args) -> (Conn, TurnClient, SocketAddr) {
+    let mut c = Conn::open(&args.target).await;
+    let mut tc = TurnClient::new(&args.user, &args.password);
+    let r = c.ask(tc.allocate().1).await;
+    tc.learn(&Message::parse(&r).expect("stun"));
+    let r = c.ask(tc.allocate().1).await;
+    let m = Message::parse(&r).expect("stun");
+    assert_eq!(m.class, Class::Success, "allocate: {:?}", m.error_code());
+    let relayed = m
+        .xor_address(polyrtc_relay::stun::XOR_RELAYED_ADDRESS)
+        .ok()
+        .flatten()
+        .expect("XOR-RELAYED-ADDRESS");
+    (c, tc, relayed)
+}
+
+async fn bind_channel(c: &mut Conn, tc: &TurnClient, peer: SocketAddr) {
+    let r = c.ask(tc.channel_bind(0x4000, peer).1).await;
+    let m = Message::parse(&r).expect("stun");
+    assert_eq!(
+        m.class,
+        Class::Success,
+        "channel bind: {:?}",
+        m.error_code()
+    );
+}
+
+/// `--intra`: A and B are both allocations of the relay, bound to each
+/// other's relayed address; A sends ChannelData as fast as it can for
+/// `seconds`, B's client counts what arrives.
+async fn intra(args: &Args, seconds: f64) {
+    assert!(args.target.starts_with("udp://"), "--intra is UDP only");
+    let (mut a, ta, ra) = allocate_only(args).await;
+    let (mut b, tb, rb) = allocate_only(args).await;
+    bind_channel(&mut a, &ta, rb).await;
+    bind_channel(&mut b, &tb, ra).await;
+    let Conn::Udp(b_sock) = b else {
+        unreachable!("udp target")
+    };
+    let got = Arc::new(AtomicU64::new(0));
+    let counter = {
+        let got = got.clone();
+        tokio::spawn(async move {
+            let mut buf = vec![0u8; 65536];
+            while let Ok(Ok(_)) =
+                tokio::time::timeout(Duration::from_millis(500), b_sock.recv(&mut buf)).await
+            {
+                got.fetch_add(1, Relaxed);
+            }
+            b_sock
+        })
+    };
+    let one = ChannelData::encode(0x4000, &vec![0xab; args.payload], false);
+    let start = Instant::now();
+    let mut sent = 0u64;
+    while start.elapsed().as_secs_f64() < seconds {
+        for _ in 0..64 {
+            a.send(one.clone()).await;
+            sent += 1;
+        }
+        tokio::task::yield_now().await;
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    let b_sock = counter.await.expect("counter task");
+    let got = got.load(Relaxed);
+    println!(
+        "throughput: intra-relay, payload {} B: sent {} in {:.2} s, relayed {} ({:.1}% loss) = {:.0} packets/s, {:.1} Mbit/s",
+        args.payload,
+        sent,
+        elapsed,
+        got,
+        100.0 * sent.saturating_sub(got) as f64 / sent.max(1) as f64,
+        got as f64 / elapsed,
+        got as f64 * args.payload as f64 * 8.0 / elapsed / 1e6
+    );
+    let mut conns = vec![(a, ta), (Conn::Udp(b_sock), tb)];
+    release(&mut conns).await;
+}
+
 /// Delete the allocations (Refresh with LIFETIME 0), without waiting.
 async fn release(conns: &mut [(Conn, TurnClient)]) {
     for (c, tc) in conns.iter_mut() {
@@ -197,6 +282,9 @@ async fn main() {
     assert!(server.ip().is_loopback(), "loopback targets only");
     let seconds = args.seconds.clamp(0.1, 30.0);
     let pings = args.pings.min(100_000);
+    if args.intra {
+        return intra(&args, seconds).await;
+    }
 
     // The peer: counts what arrives, echoes when asked.
     let peer = Arc::new(UdpSocket::bind("127.0.0.1:0").await.expect("peer"));

@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Interop: coturn's turnutils_uclient (a TURN client nobody here wrote)
-# against polyrtc-relay on 127.0.0.1, over UDP and TCP, with static and
-# time-limited (HMAC) credentials. Loopback only; bounded (-n, -m, timeout).
+# against polyrtc-relay on loopback, over UDP and TCP, with static and
+# time-limited (HMAC) credentials, ChannelData and Send indications,
+# DONT-FRAGMENT and padding, dual-stack and IPv6 allocations (when ::1
+# exists), and MOBILITY-TICKET. Every configuration runs at once against one
+# relay; each is bounded (-n, -m, timeout). Fails if any run loses or misses
+# a message, or if the relay dies.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/tmp/tgt-relay}"
@@ -9,29 +13,56 @@ command -v turnutils_uclient >/dev/null || { echo "turnutils_uclient missing (ap
 cargo build -p polyrtc-relay -j 1 --quiet
 BIN="$CARGO_TARGET_DIR/debug/polyrtc-relay"
 PORT="${PORT:-34781}"
-"$BIN" --listen "127.0.0.1:$PORT" --user user:pass --static-auth-secret s3cret \
-  --allow-loopback-peers --user-quota 100 --unauth-burst 1000 --log warn &
+RUN_TIMEOUT="${RUN_TIMEOUT:-30}"
+V6=""
+if python3 -c 'import socket; socket.socket(socket.AF_INET6, socket.SOCK_DGRAM).bind(("::1", 0))' 2>/dev/null; then
+  V6="--relay-ip ::1"
+else
+  echo "note: no ::1 here, IPv6 relay runs skipped"
+fi
+OUT=$(mktemp -d)
+# shellcheck disable=SC2086
+"$BIN" --listen "127.0.0.1:$PORT" --relay-ip 127.0.0.1 $V6 --user user:pass --static-auth-secret s3cret \
+  --allow-loopback-peers --user-quota 200 --unauth-burst 5000 --log warn &
 PID=$!
-trap 'kill $PID 2>/dev/null || true' EXIT
-sleep 0.5
-pass=0; fail=0
-run() {
+trap 'kill $PID 2>/dev/null || true; rm -rf "$OUT"' EXIT
+for _ in $(seq 1 50); do (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break; sleep 0.1; done
+
+names=()
+start() { # name uclient-args...
   local name="$1"; shift
-  local out
-  out=$(timeout 60 turnutils_uclient "$@" -p "$PORT" 127.0.0.1 2>&1 || true)
-  if grep -q "Total lost packets 0 (0.000000%)" <<<"$out" && grep -q "tot_recv_msgs=[1-9]" <<<"$out"; then
-    echo "ok   $name: $(grep -o 'tot_send_msgs=[0-9]*, tot_recv_msgs=[0-9]*' <<<"$out" | tail -1)"
+  names+=("$name")
+  timeout "$RUN_TIMEOUT" turnutils_uclient "$@" -p "$PORT" 127.0.0.1 >"$OUT/${#names[@]}" 2>&1 &
+}
+start "udp long-term"              -u user -w pass -y -n 10 -m 2
+start "tcp long-term"              -t -u user -w pass -y -n 10 -m 2
+start "udp hmac (REST)"            -u alice -W s3cret -y -n 10 -m 2
+start "tcp hmac (REST)"            -t -u alice -W s3cret -y -n 10 -m 2
+start "udp send indications"       -s -u user -w pass -y -n 10 -m 2 -z 5
+start "udp DONT-FRAGMENT, padding" -g -D -u user -w pass -y -n 10 -m 2
+start "udp dual allocation"        -Z -u user -w pass -y -n 10 -m 2
+start "udp mobility ticket"        -M -u user -w pass -y -n 10 -m 2
+start "tcp mobility ticket"        -M -t -u user -w pass -y -n 10 -m 2
+if [ -n "$V6" ]; then
+  start "udp IPv6 relay"           -x -u user -w pass -y -n 10 -m 2
+  start "tcp IPv6 relay, hmac"     -x -t -u alice -W s3cret -y -n 10 -m 2
+fi
+wait_all() { for j in $(jobs -p); do [ "$j" = "$PID" ] || wait "$j" || true; done; }
+wait_all
+
+pass=0; fail=0
+for i in "${!names[@]}"; do
+  out=$(cat "$OUT/$((i+1))")
+  counts=$(grep -o 'tot_send_msgs=[0-9]*, tot_recv_msgs=[0-9]*' <<<"$out" | tail -1 || true)
+  sent=$(grep -o 'send_msgs=[0-9]*' <<<"$counts" | cut -d= -f2 || true)
+  recv=$(grep -o 'recv_msgs=[0-9]*' <<<"$counts" | cut -d= -f2 || true)
+  if grep -q "Total lost packets 0 (0.000000%)" <<<"$out" && [ -n "$recv" ] && [ "$recv" -gt 0 ] && [ "$recv" = "$sent" ]; then
+    echo "ok   ${names[$i]}: $counts"
     pass=$((pass+1))
   else
-    echo "FAIL $name"; tail -5 <<<"$out"; fail=$((fail+1))
+    echo "FAIL ${names[$i]}"; grep -iE 'error|lost' <<<"$out" | head -3; tail -3 <<<"$out"; fail=$((fail+1))
   fi
-}
-run "udp long-term"            -u user -w pass -y -n 20 -m 4
-run "tcp long-term"            -t -u user -w pass -y -n 20 -m 4
-run "udp hmac (REST)"          -u alice -W s3cret -y -n 20 -m 4
-run "tcp hmac (REST)"          -t -u alice -W s3cret -y -n 20 -m 4
-run "udp send indications"     -s -u user -w pass -y -n 20 -m 2 -z 5
-run "udp DONT-FRAGMENT, padding" -g -D -u user -w pass -y -n 20 -m 2
-run "udp dual allocation"      -Z -u user -w pass -y -n 20 -m 2
+done
+kill -0 "$PID" 2>/dev/null || { echo "FAIL relay exited during the runs"; fail=$((fail+1)); }
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

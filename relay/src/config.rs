@@ -3,7 +3,7 @@
 //! Precedence: flag > environment > file > default.
 
 use crate::allocation::Quotas;
-use crate::turn::{PeerPolicy, TurnConfig};
+use crate::turn::{ExternalIp, PeerPolicy, TurnConfig};
 use clap::Parser;
 use serde::Deserialize;
 use std::net::{IpAddr, SocketAddr};
@@ -28,6 +28,10 @@ pub enum ConfigError {
     NoCredentials,
     #[error("nothing to listen on: give --listen and/or --ws-listen")]
     NoListener,
+    #[error("--external-ip {0:?}: {1}")]
+    BadExternalIp(String, crate::turn::ExternalIpError),
+    #[error("--relay-ip takes at most one IPv4 and one IPv6 address")]
+    RelayIpFamilies,
 }
 
 /// polyrtc-relay: a TURN server (RFC 8656) for native clients over UDP/TCP
@@ -98,13 +102,23 @@ pub struct Args {
     #[arg(long, env = "POLYRTC_RELAY_NO_AUTH")]
     pub no_auth: bool,
 
-    /// IP to bind relay sockets on. Default: the listen IP if it is specific, else the host's primary address.
-    #[arg(long, env = "POLYRTC_RELAY_RELAY_IP")]
-    pub relay_ip: Option<IpAddr>,
+    /// IP to bind relay sockets on; give it twice (one IPv4, one IPv6) for IPv6 and dual-stack allocations. Default: the listen IP if it is specific, else the host's primary address.
+    #[arg(
+        long = "relay-ip",
+        env = "POLYRTC_RELAY_RELAY_IP",
+        value_delimiter = ','
+    )]
+    #[serde(deserialize_with = "one_or_many")]
+    pub relay_ip: Vec<IpAddr>,
 
-    /// Advertised IPv4 address for relayed addresses (host behind 1:1 NAT).
-    #[arg(long, env = "POLYRTC_RELAY_EXTERNAL_IP")]
-    pub external_ip: Option<IpAddr>,
+    /// Advertised address for relayed addresses behind 1:1 NAT: PUBLIC (for relay IPs of its family) or PUBLIC/PRIVATE (for relay IP PRIVATE); repeatable.
+    #[arg(
+        long = "external-ip",
+        env = "POLYRTC_RELAY_EXTERNAL_IP",
+        value_delimiter = ','
+    )]
+    #[serde(deserialize_with = "one_or_many")]
+    pub external_ip: Vec<String>,
 
     /// Allow peers on loopback addresses (tests, single-host setups).
     #[arg(long, env = "POLYRTC_RELAY_ALLOW_LOOPBACK_PEERS")]
@@ -150,6 +164,18 @@ pub struct Args {
     #[arg(long, env = "POLYRTC_RELAY_MAX_ALLOCATION_KBPS")]
     pub max_allocation_kbps: Option<u64>,
 
+    /// Bandwidth limit per user in kbit/s over all its allocations (relayed payload, both directions; excess dropped); 0 = none [default: 0].
+    #[arg(long, env = "POLYRTC_RELAY_MAX_USER_KBPS")]
+    pub max_user_kbps: Option<u64>,
+
+    /// Refuse MOBILITY-TICKET (RFC 8016) with 405; sessions then always free their allocation on close.
+    #[arg(long, env = "POLYRTC_RELAY_NO_MOBILITY")]
+    pub no_mobility: bool,
+
+    /// Seconds an allocation with a mobility ticket outlives its closed TCP/WebSocket/WebTransport session (capped by its lifetime) [default: 60].
+    #[arg(long, env = "POLYRTC_RELAY_MOBILITY_GRACE")]
+    pub mobility_grace: Option<u64>,
+
     /// Always send relayed datagrams through the kernel, even between two allocations of this relay.
     #[arg(long, env = "POLYRTC_RELAY_NO_INTRA_RELAY_SHORTCUT")]
     pub no_intra_relay_shortcut: bool,
@@ -168,7 +194,8 @@ pub struct Config {
     pub ws_listen: Option<SocketAddr>,
     pub metrics_listen: Option<SocketAddr>,
     pub ws_allowed_origins: Vec<String>,
-    pub relay_ip: Option<IpAddr>,
+    /// At most one address per family.
+    pub relay_ips: Vec<IpAddr>,
     pub max_connections: usize,
     pub users: Vec<(String, String)>,
     pub static_auth_secrets: Vec<String>,
@@ -194,7 +221,7 @@ impl Config {
             ws_listen: Some("127.0.0.1:0".parse().expect("literal")),
             metrics_listen: None,
             ws_allowed_origins: vec![],
-            relay_ip: None,
+            relay_ips: vec![],
             max_connections: 1000,
             users: vec![("user".into(), "pass".into())],
             static_auth_secrets: vec![],
@@ -204,7 +231,25 @@ impl Config {
     }
 }
 
-fn merge_vec(cli: Vec<String>, file: Vec<String>) -> Vec<String> {
+/// A TOML key that takes one value or a list (`relay-ip = "::1"` or `["…"]`).
+fn one_or_many<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany<T> {
+        One(T),
+        Many(Vec<T>),
+    }
+    Ok(match OneOrMany::deserialize(d)? {
+        OneOrMany::One(v) => vec![v],
+        OneOrMany::Many(v) => v,
+    })
+}
+
+fn merge_vec<T>(cli: Vec<T>, file: Vec<T>) -> Vec<T> {
     if cli.is_empty() {
         file
     } else {
@@ -249,18 +294,31 @@ impl Args {
         if listen.is_none() && ws_listen.is_none() {
             return Err(ConfigError::NoListener);
         }
-        let relay_ip = self.relay_ip.or(file.relay_ip);
-        let external_ip = self.external_ip.or(file.external_ip);
-        let mut own: Vec<IpAddr> = [
-            listen.map(|l| l.ip()),
-            ws_listen.map(|l| l.ip()),
-            relay_ip,
-            external_ip,
-        ]
-        .into_iter()
-        .flatten()
-        .filter(|ip| !ip.is_unspecified())
-        .collect();
+        let relay_ips = merge_vec(self.relay_ip, file.relay_ip);
+        if relay_ips.iter().filter(|ip| ip.is_ipv4()).count() > 1
+            || relay_ips.iter().filter(|ip| ip.is_ipv6()).count() > 1
+        {
+            return Err(ConfigError::RelayIpFamilies);
+        }
+        let external_ips = merge_vec(self.external_ip, file.external_ip)
+            .into_iter()
+            .map(|e| {
+                e.parse::<ExternalIp>()
+                    .map_err(|err| ConfigError::BadExternalIp(e, err))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut own: Vec<IpAddr> = [listen.map(|l| l.ip()), ws_listen.map(|l| l.ip())]
+            .into_iter()
+            .flatten()
+            .chain(relay_ips.iter().copied())
+            .chain(
+                external_ips
+                    .iter()
+                    .flat_map(|e| [Some(e.public), e.private])
+                    .flatten(),
+            )
+            .filter(|ip| !ip.is_unspecified())
+            .collect();
         own.dedup();
         let defaults = TurnConfig::default();
         let turn = TurnConfig {
@@ -291,8 +349,7 @@ impl Args {
                 allow_private: self.allow_private_peers || file.allow_private_peers,
                 own_addresses: own,
             },
-            external_ipv4: external_ip.filter(IpAddr::is_ipv4),
-            external_ipv6: external_ip.filter(IpAddr::is_ipv6),
+            external_ips,
             unauth_rate_per_sec: self
                 .unauth_rate
                 .or(file.unauth_rate)
@@ -313,6 +370,17 @@ impl Args {
                 .or(file.max_allocation_kbps)
                 .filter(|&k| k > 0)
                 .map(|k| k * 1000 / 8),
+            max_user_bytes_per_sec: self
+                .max_user_kbps
+                .or(file.max_user_kbps)
+                .filter(|&k| k > 0)
+                .map(|k| k * 1000 / 8),
+            mobility: !(self.no_mobility || file.no_mobility),
+            mobility_grace: Duration::from_secs(
+                self.mobility_grace
+                    .or(file.mobility_grace)
+                    .unwrap_or(defaults.mobility_grace.as_secs()),
+            ),
             ..defaults
         };
         Ok(Config {
@@ -322,7 +390,7 @@ impl Args {
             ws_listen,
             metrics_listen: self.metrics_listen.or(file.metrics_listen),
             ws_allowed_origins: merge_vec(self.ws_allowed_origin, file.ws_allowed_origin),
-            relay_ip,
+            relay_ips,
             max_connections: self
                 .max_connections
                 .or(file.max_connections)
@@ -365,6 +433,58 @@ mod tests {
         assert!(c.turn.peer_policy.allow_loopback);
         assert!(!c.turn.peer_policy.allow_private);
         assert_eq!(c.turn.max_lifetime, Duration::from_secs(3600));
+        assert!(c.turn.mobility);
+        assert_eq!(c.turn.mobility_grace, Duration::from_secs(60));
+        assert_eq!(c.turn.max_user_bytes_per_sec, None);
+    }
+
+    #[test]
+    fn relay_ips_external_ips_mobility_and_user_bandwidth() {
+        let dir = std::env::temp_dir().join(format!("polyrtc-relay-cfg6-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("relay.toml");
+        std::fs::write(
+            &path,
+            "no-auth = true\nrelay-ip = \"::1\"\nexternal-ip = \"2001:db8::9\"\n",
+        )
+        .unwrap();
+        let c = Args::parse_from(["x", "--config", path.to_str().unwrap()])
+            .resolve()
+            .unwrap();
+        assert_eq!(c.relay_ips, vec!["::1".parse::<IpAddr>().unwrap()]);
+        assert_eq!(c.turn.external_ips.len(), 1);
+        let c = Args::parse_from([
+            "x",
+            "--no-auth",
+            "--relay-ip",
+            "10.0.0.1",
+            "--relay-ip",
+            "fd00::1",
+            "--external-ip",
+            "203.0.113.1/10.0.0.1",
+            "--external-ip",
+            "2001:db8::1",
+            "--max-user-kbps",
+            "800",
+            "--no-mobility",
+            "--mobility-grace",
+            "5",
+        ])
+        .resolve()
+        .unwrap();
+        assert_eq!(c.relay_ips.len(), 2);
+        assert_eq!(
+            c.turn.external_ips[0].private,
+            Some("10.0.0.1".parse().unwrap())
+        );
+        assert_eq!(c.turn.max_user_bytes_per_sec, Some(100_000));
+        assert!(!c.turn.mobility);
+        assert_eq!(c.turn.mobility_grace, Duration::from_secs(5));
+        assert!(c
+            .turn
+            .peer_policy
+            .own_addresses
+            .contains(&"203.0.113.1".parse().unwrap()));
     }
 
     #[test]
@@ -376,6 +496,22 @@ mod tests {
         assert!(matches!(
             Args::parse_from(["x", "--user", "nocolon"]).resolve(),
             Err(ConfigError::BadUser(_))
+        ));
+        assert!(matches!(
+            Args::parse_from([
+                "x",
+                "--no-auth",
+                "--relay-ip",
+                "10.0.0.1",
+                "--relay-ip",
+                "10.0.0.2"
+            ])
+            .resolve(),
+            Err(ConfigError::RelayIpFamilies)
+        ));
+        assert!(matches!(
+            Args::parse_from(["x", "--no-auth", "--external-ip", "1.2.3.4/::1"]).resolve(),
+            Err(ConfigError::BadExternalIp(..))
         ));
         let c = Args::parse_from(["x", "--no-auth", "--ws-listen", "127.0.0.1:8443"])
             .resolve()

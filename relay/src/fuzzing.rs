@@ -5,7 +5,7 @@ use crate::allocation::{ClientId, ClientTransport};
 use crate::auth::{Authenticator, Credentials, NonceIssuer};
 use crate::framing;
 use crate::metrics::Metrics;
-use crate::stun::Message;
+use crate::stun::{self, Class, Message, MessageBuilder, Method};
 use crate::turn::{AddressFamily, Output, PeerPolicy, RelaySockets, TurnConfig, TurnServer};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -41,9 +41,12 @@ impl RelaySockets for FakeSockets {
     fn supports(&self, _: AddressFamily) -> bool {
         true
     }
-    fn open(&mut self, _: AddressFamily, _: bool) -> std::io::Result<SocketAddr> {
+    fn open(&mut self, f: AddressFamily, _: bool) -> std::io::Result<SocketAddr> {
         self.0 = self.0.wrapping_add(1);
-        Ok(SocketAddr::from(([192, 0, 2, 1], self.0)))
+        Ok(match f {
+            AddressFamily::V4 => SocketAddr::from(([192, 0, 2, 1], self.0)),
+            AddressFamily::V6 => SocketAddr::from(([0x2001, 0xdb8, 0, 0, 0, 0, 0, 1], self.0)),
+        })
     }
     fn open_pair(&mut self, f: AddressFamily) -> std::io::Result<SocketAddr> {
         let a = self.open(f, true)?;
@@ -87,6 +90,27 @@ pub fn fuzz_server(data: &[u8]) {
         }
     }
     server.handle_client(now, client, data, &mut sockets, &mut out);
+    // RFC 8016: if an Allocate earned a ticket, the session closes and a
+    // second one presents it, so the move path runs on fuzzed state too.
+    let ticket = out.iter().find_map(|o| match o {
+        Output::ToClient { data, .. } => Message::parse(data)
+            .ok()
+            .filter(|m| m.class == Class::Success)
+            .and_then(|m| m.attribute(stun::MOBILITY_TICKET).map(<[u8]>::to_vec)),
+        _ => None,
+    });
+    server.session_closed(now, client, &mut out);
+    let moved = ClientId { conn: 2, ..client };
+    if let Some(t) = ticket {
+        let mut b = MessageBuilder::new(
+            Class::Request,
+            Method::REFRESH,
+            stun::TransactionId([9; 12]),
+        );
+        b.attribute(stun::MOBILITY_TICKET, &t);
+        server.handle_client(now, moved, &b.into_bytes(), &mut sockets, &mut out);
+    }
+    server.handle_client(now, moved, data, &mut sockets, &mut out);
     server.handle_peer(
         now,
         SocketAddr::from(([192, 0, 2, 1], 40001)),

@@ -45,6 +45,8 @@ pub struct Metrics {
     pub peer_rx_bytes: AtomicU64,
     pub intra_relay_packets: AtomicU64,
     pub bandwidth_dropped: AtomicU64,
+    pub user_bandwidth_dropped: AtomicU64,
+    pub mobility_moves: AtomicU64,
 }
 
 fn scalar(out: &mut String, name: &str, kind: &str, help: &str, v: &AtomicU64) {
@@ -219,6 +221,20 @@ impl Metrics {
             c,
             "Datagrams dropped by the per-allocation bandwidth limit.",
             &self.bandwidth_dropped,
+        );
+        scalar(
+            &mut o,
+            "turn_user_bandwidth_dropped_total",
+            c,
+            "Datagrams dropped by the per-user bandwidth limit.",
+            &self.user_bandwidth_dropped,
+        );
+        scalar(
+            &mut o,
+            "turn_mobility_moves_total",
+            c,
+            "Allocations moved to a new 5-tuple with a MOBILITY-TICKET.",
+            &self.mobility_moves,
         );
         o
     }

@@ -43,6 +43,38 @@ fn seeds() -> Vec<(&'static str, Vec<u8>)> {
             .1,
         ),
     ];
+    let with = |attrs: &[(u16, &[u8])]| {
+        tc.request(Method::ALLOCATE, |b| {
+            b.attribute(stun::REQUESTED_TRANSPORT, &[17, 0, 0, 0]);
+            for (t, v) in attrs {
+                b.attribute(*t, v);
+            }
+        })
+        .1
+    };
+    v.push(("allocate_mobile", with(&[(stun::MOBILITY_TICKET, &[])])));
+    v.push((
+        "allocate_dual",
+        with(&[(stun::ADDITIONAL_ADDRESS_FAMILY, &[2, 0, 0, 0])]),
+    ));
+    v.push((
+        "allocate_v6",
+        with(&[(stun::REQUESTED_ADDRESS_FAMILY, &[2, 0, 0, 0])]),
+    ));
+    let ticket = polyrtc_relay::turn::TicketKey::new([0; 32]).issue(
+        polyrtc_relay::allocation::Mobility {
+            id: 1,
+            generation: 0,
+        },
+        "anonymous",
+    );
+    v.push((
+        "refresh_ticket",
+        tc.request(Method::REFRESH, |b| {
+            b.attribute(stun::MOBILITY_TICKET, &ticket);
+        })
+        .1,
+    ));
     // One frame with several messages, as a WebSocket client batches them.
     let mut batch = tc.allocate().1;
     batch.extend_from_slice(&tc.channel_bind(0x4001, peer).1);

@@ -40,6 +40,10 @@ pub const ICE_CONTROLLED: u16 = 0x8029;
 pub const ICE_CONTROLLING: u16 = 0x802A;
 pub const RESPONSE_ORIGIN: u16 = 0x802B;
 pub const MOBILITY_TICKET: u16 = 0x8030;
+/// ADDITIONAL-ADDRESS-FAMILY and ADDRESS-ERROR-CODE before RFC 8656 assigned
+/// 0x8000/0x8001 (draft-ietf-tram-turn-ipv6 "SSODA"); coturn 4.6 still sends these.
+pub const ADDITIONAL_ADDRESS_FAMILY_DRAFT: u16 = 0x8032;
+pub const ADDRESS_ERROR_CODE_DRAFT: u16 = 0x8033;
 
 /// Comprehension-required attributes (type < 0x8000) this server understands;
 /// any other one in a request earns 420 (RFC 8489 §7.3.1).

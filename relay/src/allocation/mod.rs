@@ -71,6 +71,22 @@ pub struct ClientId {
     pub conn: u64,
 }
 
+/// One relayed transport address: the socket's bound address and the one
+/// advertised in XOR-RELAYED-ADDRESS (they differ behind 1:1 NAT).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RelayAddr {
+    pub local: SocketAddr,
+    pub public: SocketAddr,
+}
+
+/// RFC 8016: the allocation may move to another 5-tuple with a ticket.
+/// `generation` goes up with every ticket issued, so only the newest works.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mobility {
+    pub id: u64,
+    pub generation: u32,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ChannelBinding {
     pub peer: SocketAddr,
@@ -114,9 +130,29 @@ pub struct Allocation {
     pub channel_by_peer: HashMap<SocketAddr, u16>,
     /// Bandwidth limit, if configured.
     pub bandwidth: Option<ByteBucket>,
+    /// The IPv6 half of a dual-stack allocation (RFC 8656 §7.2,
+    /// ADDITIONAL-ADDRESS-FAMILY); `relay_local` is then IPv4.
+    pub second: Option<RelayAddr>,
+    /// Set when the client asked for a MOBILITY-TICKET (RFC 8016).
+    pub mobility: Option<Mobility>,
 }
 
 impl Allocation {
+    /// Every relayed address (one, or two for dual stack).
+    pub fn relays(&self) -> impl Iterator<Item = RelayAddr> + '_ {
+        let first = RelayAddr {
+            local: self.relay_local,
+            public: self.relay_public,
+        };
+        std::iter::once(first).chain(self.second)
+    }
+
+    /// The relayed address of `peer`'s family: permissions and channels are
+    /// per family (RFC 8656 §7.2, 443 otherwise).
+    pub fn relay_for(&self, peer: SocketAddr) -> Option<RelayAddr> {
+        self.relays().find(|r| r.local.is_ipv4() == peer.is_ipv4())
+    }
+
     pub fn has_permission(&self, ip: IpAddr, now: Instant) -> bool {
         self.permissions.get(&ip).is_some_and(|&exp| exp > now)
     }

@@ -16,6 +16,8 @@ pub struct AllocationTable {
     by_client: HashMap<ClientId, Allocation>,
     by_relay: HashMap<SocketAddr, ClientId>,
     per_user: HashMap<String, usize>,
+    /// RFC 8016 ticket id → current 5-tuple.
+    by_mobility: HashMap<u64, ClientId>,
     pub quotas: Quotas,
 }
 
@@ -25,6 +27,7 @@ impl AllocationTable {
             by_client: HashMap::new(),
             by_relay: HashMap::new(),
             per_user: HashMap::new(),
+            by_mobility: HashMap::new(),
             quotas,
         }
     }
@@ -37,7 +40,7 @@ impl AllocationTable {
         self.by_client.is_empty()
     }
 
-    /// RFC 8656 §7.2 step 10: 486 when the user (or the server) is full.
+    /// RFC 8656 §7.2: 486 when the user is full, 508 when the server is.
     pub fn check_quota(&self, username: &str) -> Result<(), AllocationError> {
         if self.by_client.len() >= self.quotas.total {
             return Err(AllocationError::TotalQuota);
@@ -51,16 +54,51 @@ impl AllocationTable {
     pub fn insert(&mut self, alloc: Allocation) -> Result<(), AllocationError> {
         self.check_quota(&alloc.principal)?;
         *self.per_user.entry(alloc.principal.clone()).or_insert(0) += 1;
-        self.by_relay.insert(alloc.relay_local, alloc.client);
-        self.by_relay.insert(alloc.relay_public, alloc.client);
+        self.index(&alloc);
         self.by_client.insert(alloc.client, alloc);
         Ok(())
     }
 
+    fn index(&mut self, alloc: &Allocation) {
+        for r in alloc.relays() {
+            self.by_relay.insert(r.local, alloc.client);
+            self.by_relay.insert(r.public, alloc.client);
+        }
+        if let Some(m) = alloc.mobility {
+            self.by_mobility.insert(m.id, alloc.client);
+        }
+    }
+
+    /// The 5-tuple holding the allocation with RFC 8016 ticket id `id`.
+    pub fn by_mobility_id(&self, id: u64) -> Option<ClientId> {
+        self.by_mobility.get(&id).copied()
+    }
+
+    /// Move an allocation to another 5-tuple (RFC 8016 §3.3), keeping its
+    /// relayed addresses, permissions and channels. False if `from` has no
+    /// allocation or `to` already has one.
+    pub fn move_client(&mut self, from: &ClientId, to: ClientId) -> bool {
+        if self.by_client.contains_key(&to) {
+            return false;
+        }
+        let Some(mut alloc) = self.by_client.remove(from) else {
+            return false;
+        };
+        alloc.client = to;
+        self.index(&alloc);
+        self.by_client.insert(to, alloc);
+        true
+    }
+
     pub fn remove(&mut self, client: &ClientId) -> Option<Allocation> {
         let alloc = self.by_client.remove(client)?;
-        self.by_relay.remove(&alloc.relay_local);
-        self.by_relay.remove(&alloc.relay_public);
+        for r in alloc.relays() {
+            self.by_relay.remove(&r.local);
+            self.by_relay.remove(&r.public);
+        }
+        if let Some(m) = alloc.mobility {
+            self.by_mobility.remove(&m.id);
+        }
         if let Some(n) = self.per_user.get_mut(&alloc.principal) {
             *n = n.saturating_sub(1);
             if *n == 0 {

@@ -27,6 +27,8 @@ fn alloc(c: ClientId, user: &str, relay_port: u16, now: Instant) -> Allocation {
         channels: Default::default(),
         channel_by_peer: Default::default(),
         bandwidth: None,
+        second: None,
+        mobility: None,
     }
 }
 
@@ -136,4 +138,32 @@ fn permission_cap() {
     );
     a.install_permission(IpAddr::from([198, 51, 100, 0]), t0, 4)
         .unwrap();
+}
+
+#[test]
+fn move_client_keeps_relays_and_reindexes() {
+    let t0 = Instant::now();
+    let mut t = table();
+    let mut a = alloc(client(1), "a", 50001, t0);
+    let v6: SocketAddr = "[2001:db8::1]:50002".parse().unwrap();
+    a.second = Some(RelayAddr {
+        local: v6,
+        public: v6,
+    });
+    a.mobility = Some(Mobility {
+        id: 9,
+        generation: 0,
+    });
+    t.insert(a).unwrap();
+    t.insert(alloc(client(3), "b", 50003, t0)).unwrap();
+    assert!(!t.move_client(&client(1), client(3)), "target busy");
+    assert!(!t.move_client(&client(7), client(8)), "nothing to move");
+    assert!(t.move_client(&client(1), client(2)));
+    assert!(t.get(&client(1)).is_none());
+    assert_eq!(t.by_relay(v6).unwrap().client, client(2));
+    assert_eq!(t.by_mobility_id(9), Some(client(2)));
+    assert_eq!(t.allocations_of("a"), 1);
+    t.remove(&client(2)).unwrap();
+    assert!(!t.is_relay_address(v6));
+    assert_eq!(t.by_mobility_id(9), None);
 }

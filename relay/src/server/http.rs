@@ -221,8 +221,8 @@ async fn handle(shared: Arc<Shared>, mut stream: TcpStream, remote: SocketAddr, 
         ws,
         ClientId {
             transport: ClientTransport::WebSocket,
-            remote,
-            local,
+            remote: super::canonical(remote),
+            local: super::canonical(local),
             conn: 0,
         },
     )

@@ -30,6 +30,13 @@ use tokio::task::JoinHandle;
 /// allocation is closed (slow-loris and idle sockets cost file descriptors).
 const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// A client seen on a dual-stack `[::]` listener as `::ffff:a.b.c.d` is the
+/// IPv4 client a.b.c.d: XOR-MAPPED-ADDRESS, nonces and policy use that (Linux
+/// sends to an IPv4 address from such a socket).
+pub(crate) fn canonical(addr: SocketAddr) -> SocketAddr {
+    SocketAddr::new(addr.ip().to_canonical(), addr.port())
+}
+
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -40,7 +47,7 @@ pub(crate) struct Shared {
     udp: Option<Arc<UdpSocket>>,
     conns: Mutex<HashMap<u64, QueueTx>>,
     relays: Mutex<HashMap<SocketAddr, RelayEntry>>,
-    relay_ip: IpAddr,
+    relay_ips: RelayIps,
     next_conn: AtomicU64,
     shutdown: watch::Receiver<bool>,
     ws_allowed_origins: Vec<String>,
@@ -54,7 +61,7 @@ impl Shared {
         f: impl FnOnce(&mut TurnServer, &mut ShellSockets, &mut Vec<Output>),
     ) {
         let mut out = Vec::new();
-        let mut sockets = ShellSockets::new(self.relay_ip);
+        let mut sockets = ShellSockets::new(self.relay_ips);
         {
             let mut core = lock(&self.core);
             f(&mut core, &mut sockets, &mut out);
@@ -130,10 +137,14 @@ impl Shared {
         lock(&self.core).allocations().get(client).is_some()
     }
 
-    fn conn_closed(self: &Arc<Self>, client: ClientId) {
+    /// The one hook every session-based listener (TCP, TLS, WebSocket,
+    /// WebTransport) calls when a session ends: forget its queue and let the
+    /// core decide whether its allocation goes now or waits for a mobility
+    /// ticket (RFC 8016).
+    pub(crate) fn conn_closed(self: &Arc<Self>, client: ClientId) {
         lock(&self.conns).remove(&client.conn);
         self.metrics.connections_active.sub(client.transport, 1);
-        self.with_core(|core, _, out| core.client_closed(client, out));
+        self.with_core(|core, _, out| core.session_closed(Instant::now(), client, out));
     }
 }
 
@@ -168,24 +179,54 @@ impl RunningServer {
     }
 }
 
-/// The address relay sockets bind to: configured, else the listener's
-/// specific IP, else the host's primary address.
-fn choose_relay_ip(cfg: &Config) -> IpAddr {
-    if let Some(ip) = cfg.relay_ip {
-        return ip;
+/// The addresses relay sockets bind to, one per family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RelayIps {
+    pub v4: Option<IpAddr>,
+    pub v6: Option<IpAddr>,
+}
+
+impl std::fmt::Display for RelayIps {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let show = |ip: Option<IpAddr>| ip.map_or("-".to_string(), |i| i.to_string());
+        write!(f, "{} {}", show(self.v4), show(self.v6))
     }
-    for l in [cfg.listen, cfg.ws_listen].into_iter().flatten() {
-        if !l.ip().is_unspecified() {
-            return l.ip();
-        }
+}
+
+/// The addresses relay sockets bind to: configured (one per family), else
+/// the listeners' specific IPs, else the host's primary IPv4 address.
+fn choose_relay_ips(cfg: &Config) -> RelayIps {
+    let pick = |v4: bool| cfg.relay_ips.iter().copied().find(|ip| ip.is_ipv4() == v4);
+    if !cfg.relay_ips.is_empty() {
+        return RelayIps {
+            v4: pick(true),
+            v6: pick(false),
+        };
+    }
+    let listeners: Vec<IpAddr> = [cfg.listen, cfg.ws_listen]
+        .into_iter()
+        .flatten()
+        .map(|l| l.ip())
+        .filter(|ip| !ip.is_unspecified())
+        .collect();
+    let from_listener = |v4: bool| listeners.iter().copied().find(|ip| ip.is_ipv4() == v4);
+    if !listeners.is_empty() {
+        return RelayIps {
+            v4: from_listener(true),
+            v6: from_listener(false),
+        };
     }
     // Connecting a UDP socket sends nothing; it only asks the kernel for the
     // source address of the default route.
-    std::net::UdpSocket::bind("0.0.0.0:0")
+    let primary = std::net::UdpSocket::bind("0.0.0.0:0")
         .and_then(|s| s.connect("192.0.2.1:9").map(|_| s))
         .and_then(|s| s.local_addr())
         .map(|a| a.ip())
-        .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST))
+        .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
+    RelayIps {
+        v4: Some(primary),
+        v6: None,
+    }
 }
 
 async fn bind_udp_tcp(
@@ -250,14 +291,14 @@ pub async fn start(cfg: Config) -> io::Result<RunningServer> {
     };
     let udp = udp.map(Arc::new);
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
-    let relay_ip = choose_relay_ip(&cfg);
+    let relay_ips = choose_relay_ips(&cfg);
     let shared = Arc::new(Shared {
         core: Mutex::new(core),
         metrics,
         udp: udp.clone(),
         conns: Mutex::new(HashMap::new()),
         relays: Mutex::new(HashMap::new()),
-        relay_ip,
+        relay_ips,
         next_conn: AtomicU64::new(1),
         shutdown: shutdown_rx,
         ws_allowed_origins: cfg.ws_allowed_origins.clone(),
@@ -295,7 +336,7 @@ pub async fn start(cfg: Config) -> io::Result<RunningServer> {
     running.tasks.push(tokio::spawn(timer(shared.clone())));
     tracing::info!(
         udp = ?running.udp_addr, tcp = ?running.tcp_addr, ws = ?running.ws_addr,
-        metrics = ?running.metrics_addr, relay_ip = %relay_ip, "polyrtc-relay listening"
+        metrics = ?running.metrics_addr, relay_ips = %relay_ips, "polyrtc-relay listening"
     );
     Ok(running)
 }

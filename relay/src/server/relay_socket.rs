@@ -1,6 +1,6 @@
 //! One UDP socket per allocation, bound by the core through [`RelaySockets`].
 
-use super::{lock, Shared};
+use super::{lock, RelayIps, Shared};
 use crate::turn::{AddressFamily, RelaySockets};
 use std::cell::RefCell;
 use std::net::{IpAddr, SocketAddr};
@@ -17,31 +17,37 @@ pub(crate) struct RelayEntry {
 /// Binds std sockets while the core lock is held (a syscall, no await); the
 /// shell registers them with tokio afterwards.
 pub(crate) struct ShellSockets {
-    ip: IpAddr,
+    ips: RelayIps,
     pub opened: Vec<(SocketAddr, std::net::UdpSocket)>,
 }
 
 impl ShellSockets {
-    pub fn new(ip: IpAddr) -> Self {
+    pub fn new(ips: RelayIps) -> Self {
         ShellSockets {
-            ip,
+            ips,
             opened: Vec::new(),
         }
+    }
+
+    fn ip(&self, family: AddressFamily) -> std::io::Result<IpAddr> {
+        let ip = match family {
+            AddressFamily::V4 => self.ips.v4,
+            AddressFamily::V6 => self.ips.v6,
+        };
+        ip.ok_or_else(|| std::io::Error::other("no relay address of this family"))
     }
 }
 
 impl RelaySockets for ShellSockets {
     fn supports(&self, family: AddressFamily) -> bool {
-        match family {
-            AddressFamily::V4 => self.ip.is_ipv4(),
-            AddressFamily::V6 => self.ip.is_ipv6(),
-        }
+        self.ip(family).is_ok()
     }
 
-    fn open(&mut self, _family: AddressFamily, even_port: bool) -> std::io::Result<SocketAddr> {
+    fn open(&mut self, family: AddressFamily, even_port: bool) -> std::io::Result<SocketAddr> {
+        let ip = self.ip(family)?;
         // EVEN-PORT (RFC 8656 §14.6): retry a few kernel-chosen ports.
         for _ in 0..16 {
-            let s = std::net::UdpSocket::bind(SocketAddr::new(self.ip, 0))?;
+            let s = std::net::UdpSocket::bind(SocketAddr::new(ip, 0))?;
             let addr = s.local_addr()?;
             if even_port && addr.port() % 2 == 1 {
                 continue;
@@ -53,15 +59,15 @@ impl RelaySockets for ShellSockets {
         Err(std::io::Error::other("no even port found"))
     }
 
-    fn open_pair(&mut self, _family: AddressFamily) -> std::io::Result<SocketAddr> {
+    fn open_pair(&mut self, family: AddressFamily) -> std::io::Result<SocketAddr> {
+        let ip = self.ip(family)?;
         for _ in 0..64 {
-            let s = std::net::UdpSocket::bind(SocketAddr::new(self.ip, 0))?;
+            let s = std::net::UdpSocket::bind(SocketAddr::new(ip, 0))?;
             let even = s.local_addr()?;
             if even.port() % 2 == 1 || even.port() == u16::MAX {
                 continue;
             }
-            let Ok(next) = std::net::UdpSocket::bind(SocketAddr::new(self.ip, even.port() + 1))
-            else {
+            let Ok(next) = std::net::UdpSocket::bind(SocketAddr::new(ip, even.port() + 1)) else {
                 continue;
             };
             s.set_nonblocking(true)?;

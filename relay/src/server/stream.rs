@@ -21,7 +21,7 @@ pub(super) async fn serve_tcp(shared: Arc<Shared>, listener: TcpListener) {
                         tracing::warn!(%remote, "connection limit reached");
                         continue;
                     };
-                    let client = ClientId { transport: ClientTransport::Tcp, remote, local, conn: id };
+                    let client = ClientId { transport: ClientTransport::Tcp, remote: super::canonical(remote), local: super::canonical(local), conn: id };
                     tokio::spawn(handle_stream(shared.clone(), stream, client, rx));
                 }
                 Err(e) => {

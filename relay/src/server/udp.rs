@@ -17,7 +17,7 @@ pub(super) async fn serve(shared: Arc<Shared>, socket: Arc<UdpSocket>) {
                     let t = ClientTransport::Udp;
                     shared.metrics.client_rx_packets.add(t, 1);
                     shared.metrics.client_rx_bytes.add(t, n as u64);
-                    let client = ClientId { transport: t, remote, local, conn: 0 };
+                    let client = ClientId { transport: t, remote: super::canonical(remote), local: super::canonical(local), conn: 0 };
                     let data = &buf[..n];
                     shared.with_core(|core, sockets, out| core.handle_client(Instant::now(), client, data, sockets, out));
                 }

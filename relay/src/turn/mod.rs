@@ -2,12 +2,15 @@
 //! it answers with [`Output`]s for the shell to send. Relay sockets are opened
 //! through the [`RelaySockets`] trait so tests can fake them.
 
+mod allocate;
+mod mobility;
 mod policy;
 mod requests;
 
+pub use mobility::{TicketError, TicketKey, TICKET_LEN};
 pub use policy::{classify, PeerClass, PeerPolicy};
 
-use crate::allocation::{AllocationTable, ClientId, Quotas};
+use crate::allocation::{AllocationTable, ByteBucket, ClientId, Quotas};
 use crate::auth::{Authenticator, RateLimiter};
 use crate::framing::{self, ChannelData, FrameKind};
 use crate::metrics::Metrics;
@@ -48,6 +51,45 @@ pub trait RelaySockets {
     fn open_pair(&mut self, family: AddressFamily) -> std::io::Result<SocketAddr>;
 }
 
+/// `--external-ip PUBLIC[/PRIVATE]` (coturn style): advertise `public` for
+/// relay sockets bound on `private`, or on any address of its family when
+/// `private` is absent. Only XOR-RELAYED-ADDRESS changes; XOR-MAPPED-ADDRESS
+/// is what the client really is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExternalIp {
+    pub public: IpAddr,
+    pub private: Option<IpAddr>,
+}
+
+/// Why an `--external-ip` value was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ExternalIpError {
+    #[error("not an IP address: {0}")]
+    Address(String),
+    #[error("public and private address of different families: {0}")]
+    Family(String),
+}
+
+impl std::str::FromStr for ExternalIp {
+    type Err = ExternalIpError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let ip = |v: &str| {
+            v.trim()
+                .parse::<IpAddr>()
+                .map_err(|_| ExternalIpError::Address(s.to_string()))
+        };
+        let (public, private) = match s.split_once('/') {
+            Some((p, q)) => (ip(p)?, Some(ip(q)?)),
+            None => (ip(s)?, None),
+        };
+        if private.is_some_and(|q| q.is_ipv4() != public.is_ipv4()) {
+            return Err(ExternalIpError::Family(s.to_string()));
+        }
+        Ok(ExternalIp { public, private })
+    }
+}
+
 /// RFC 8656 §14.9: a port held for a later Allocate with RESERVATION-TOKEN.
 #[derive(Debug, Clone, Copy)]
 struct Reservation {
@@ -67,8 +109,7 @@ pub struct TurnConfig {
     pub quotas: Quotas,
     pub peer_policy: PeerPolicy,
     /// Advertised addresses for hosts behind 1:1 NAT.
-    pub external_ipv4: Option<IpAddr>,
-    pub external_ipv6: Option<IpAddr>,
+    pub external_ips: Vec<ExternalIp>,
     pub unauth_rate_per_sec: u32,
     pub unauth_burst: u32,
     pub rate_limit_entries: usize,
@@ -77,6 +118,12 @@ pub struct TurnConfig {
     pub intra_relay_shortcut: bool,
     /// Relayed payload per allocation, both directions together.
     pub max_allocation_bytes_per_sec: Option<u64>,
+    /// Relayed payload per user (principal) over all its allocations.
+    pub max_user_bytes_per_sec: Option<u64>,
+    /// Answer MOBILITY-TICKET (RFC 8016); 405 when off.
+    pub mobility: bool,
+    /// How long a ticketed allocation outlives its closed session.
+    pub mobility_grace: Duration,
 }
 
 impl Default for TurnConfig {
@@ -92,14 +139,16 @@ impl Default for TurnConfig {
                 permissions_per_allocation: 256,
             },
             peer_policy: PeerPolicy::default(),
-            external_ipv4: None,
-            external_ipv6: None,
+            external_ips: Vec::new(),
             unauth_rate_per_sec: 20,
             unauth_burst: 100,
             rate_limit_entries: 100_000,
             nonce_lifetime: Duration::from_secs(600),
             intra_relay_shortcut: true,
             max_allocation_bytes_per_sec: None,
+            max_user_bytes_per_sec: None,
+            mobility: true,
+            mobility_grace: Duration::from_secs(60),
         }
     }
 }
@@ -114,6 +163,10 @@ pub struct TurnServer {
     epoch: Instant,
     unix_epoch: u64,
     reservations: std::collections::HashMap<[u8; 8], Reservation>,
+    /// Per-user byte buckets (`max_user_bytes_per_sec`), by principal.
+    user_buckets: std::collections::HashMap<String, ByteBucket>,
+    ticket_key: TicketKey,
+    next_mobility_id: u64,
 }
 
 /// What a request handler needs to answer.
@@ -153,6 +206,9 @@ impl TurnServer {
             epoch: now,
             unix_epoch: unix_now,
             reservations: Default::default(),
+            user_buckets: Default::default(),
+            ticket_key: TicketKey::new(rand::random()),
+            next_mobility_id: 0,
         }
     }
 
@@ -222,12 +278,13 @@ impl TurnServer {
         self.deliver_to_client(now, relay, peer, data, out);
     }
 
-    /// A TCP/TLS/WebSocket connection closed: its allocation goes at once.
+    /// Free `client`'s allocation at once (shutdown, or a session without a
+    /// mobility ticket; shells call [`TurnServer::session_closed`]).
     pub fn client_closed(&mut self, client: ClientId, out: &mut Vec<Output>) {
         if let Some(a) = self.allocations.remove(&client) {
-            out.push(Output::CloseRelay {
-                relay: a.relay_local,
-            });
+            for r in a.relays() {
+                out.push(Output::CloseRelay { relay: r.local });
+            }
             tracing::info!(user = %a.username, relay = %a.relay_public, "allocation closed with its connection");
         }
         self.update_gauge();
@@ -237,10 +294,13 @@ impl TurnServer {
     pub fn handle_timeout(&mut self, now: Instant, out: &mut Vec<Output>) {
         for a in self.allocations.expire(now) {
             tracing::info!(user = %a.username, relay = %a.relay_public, "allocation expired");
-            out.push(Output::CloseRelay {
-                relay: a.relay_local,
-            });
+            for r in a.relays() {
+                out.push(Output::CloseRelay { relay: r.local });
+            }
         }
+        let allocations = &self.allocations;
+        self.user_buckets
+            .retain(|user, _| allocations.allocations_of(user) > 0);
         self.reservations.retain(|_, r| {
             let keep = r.expires > now;
             if !keep {
@@ -268,14 +328,30 @@ impl TurnServer {
         }
     }
 
-    /// Take `bytes` from the bandwidth bucket of the allocation at `relay`.
+    /// Take `bytes` from the bandwidth buckets of the allocation at `relay`
+    /// and of its user; over either limit the datagram is dropped.
     fn charge(&mut self, relay: SocketAddr, bytes: usize, now: Instant) -> bool {
         let Some(a) = self.allocations.by_relay_mut(relay) else {
             return true;
         };
-        let ok = a.bandwidth.as_mut().is_none_or(|b| b.take(bytes, now));
-        if !ok {
+        if !a.bandwidth.as_mut().is_none_or(|b| b.take(bytes, now)) {
             self.metrics.bandwidth_dropped.fetch_add(1, Relaxed);
+            return false;
+        }
+        let Some(rate) = self.cfg.max_user_bytes_per_sec else {
+            return true;
+        };
+        let ok = match self.user_buckets.get_mut(&a.principal) {
+            Some(b) => b.take(bytes, now),
+            None => {
+                let mut b = ByteBucket::new(rate, now);
+                let ok = b.take(bytes, now);
+                self.user_buckets.insert(a.principal.clone(), b);
+                ok
+            }
+        };
+        if !ok {
+            self.metrics.user_bandwidth_dropped.fetch_add(1, Relaxed);
         }
         ok
     }
@@ -309,15 +385,19 @@ impl TurnServer {
             .peer_tx_bytes
             .fetch_add(data.len() as u64, Relaxed);
         if self.cfg.intra_relay_shortcut {
-            if let Some(target) = self.allocations.by_relay(peer) {
+            let target = self
+                .allocations
+                .by_relay(peer)
+                .and_then(|t| t.relays().find(|r| r.public == peer || r.local == peer));
+            if let Some(target) = target {
                 // The source the kernel would have shown: our address in the
                 // same space (bound or advertised) as the one dialled.
-                let source = if target.relay_public == peer {
+                let source = if target.public == peer {
                     from_public
                 } else {
                     from_local
                 };
-                let target_local = target.relay_local;
+                let target_local = target.local;
                 self.metrics.intra_relay_packets.fetch_add(1, Relaxed);
                 self.metrics.peer_rx_packets.fetch_add(1, Relaxed);
                 self.metrics
@@ -391,8 +471,11 @@ impl TurnServer {
             self.metrics.no_permission_dropped.fetch_add(1, Relaxed);
             return;
         };
-        let (local, public) = (a.relay_local, a.relay_public);
-        self.send_to_peer(now, local, public, peer, cd.data, out);
+        // The relayed address of the peer's family (dual stack).
+        let Some(r) = a.relay_for(peer) else {
+            return;
+        };
+        self.send_to_peer(now, r.local, r.public, peer, cd.data, out);
     }
 
     fn handle_send(
@@ -416,12 +499,14 @@ impl TurnServer {
             self.metrics.no_permission_dropped.fetch_add(1, Relaxed);
             return;
         }
-        let (local, public) = (a.relay_local, a.relay_public);
+        let Some(r) = a.relay_for(peer) else {
+            return;
+        };
         if !self.peer_allowed(peer) {
             self.metrics.forbidden_peer.fetch_add(1, Relaxed);
             return;
         }
-        self.send_to_peer(now, local, public, peer, data, out);
+        self.send_to_peer(now, r.local, r.public, peer, data, out);
     }
 }
 

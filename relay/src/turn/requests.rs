@@ -1,21 +1,22 @@
 //! Request handlers: Binding, Allocate, Refresh, CreatePermission, ChannelBind
 //! (RFC 8489 §6, RFC 8656 §7–§11).
 
-use super::{AddressFamily, Output, RelaySockets, Request, TurnServer};
-use crate::allocation::{Allocation, AllocationError, ClientId, DEFAULT_LIFETIME};
+use super::{Output, RelaySockets, Request, TurnServer};
+use crate::allocation::{AllocationError, ClientId};
 use crate::auth::AuthError;
 use crate::framing::{CHANNEL_MAX, CHANNEL_MIN};
 use crate::stun::{self, Class, Message, MessageBuilder, Method};
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering::Relaxed;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-fn reason(code: u16) -> &'static str {
+pub(super) fn reason(code: u16) -> &'static str {
     match code {
         300 => "Try Alternate",
         400 => "Bad Request",
         401 => "Unauthorized",
         403 => "Forbidden",
+        405 => "Mobility Forbidden",
         420 => "Unknown Attribute",
         437 => "Allocation Mismatch",
         438 => "Stale Nonce",
@@ -27,14 +28,6 @@ fn reason(code: u16) -> &'static str {
         500 => "Server Error",
         508 => "Insufficient Capacity",
         _ => "Error",
-    }
-}
-
-fn family_of(addr: SocketAddr) -> AddressFamily {
-    if addr.is_ipv4() {
-        AddressFamily::V4
-    } else {
-        AddressFamily::V6
     }
 }
 
@@ -162,7 +155,7 @@ impl TurnServer {
         });
     }
 
-    fn build_reply(
+    pub(super) fn build_reply(
         &self,
         req: &Request<'_, '_>,
         class: Class,
@@ -186,7 +179,7 @@ impl TurnServer {
         b.into_bytes()
     }
 
-    fn reply_success(
+    pub(super) fn reply_success(
         &self,
         req: &Request<'_, '_>,
         out: &mut Vec<Output>,
@@ -199,7 +192,7 @@ impl TurnServer {
         });
     }
 
-    fn reply_error(
+    pub(super) fn reply_error(
         &self,
         req: &Request<'_, '_>,
         code: u16,
@@ -214,183 +207,6 @@ impl TurnServer {
         out.push(Output::ToClient {
             client: req.client,
             data,
-        });
-    }
-
-    /// RFC 8656 §7.2: min(requested, max), but never below the default.
-    fn granted_lifetime(&self, requested: Option<u32>) -> Duration {
-        let max = self.cfg.max_lifetime;
-        match requested {
-            None => DEFAULT_LIFETIME.min(max),
-            Some(secs) => Duration::from_secs(u64::from(secs))
-                .min(max)
-                .max(DEFAULT_LIFETIME.min(max)),
-        }
-    }
-
-    fn allocate(
-        &mut self,
-        now: Instant,
-        req: &Request<'_, '_>,
-        sockets: &mut dyn RelaySockets,
-        out: &mut Vec<Output>,
-    ) {
-        let msg = req.msg;
-        if let Some(a) = self.allocations.get(&req.client) {
-            if a.allocate_tid == req.tid && a.username == req.username {
-                // A retransmission: the same answer again (RFC 8656 §7.2).
-                let (relay, left) = (a.relay_public, a.expires.saturating_duration_since(now));
-                return self.reply_allocated(req, relay, left, out);
-            }
-            return self.reply_error(req, 437, out, |_| {});
-        }
-        let transport = match msg.attribute(stun::REQUESTED_TRANSPORT) {
-            Some(v) if v.len() == 4 => v[0],
-            _ => return self.reply_error(req, 400, out, |_| {}),
-        };
-        if transport != stun::TRANSPORT_UDP {
-            return self.reply_error(req, 442, out, |_| {});
-        }
-        let requested_family = msg.attribute(stun::REQUESTED_ADDRESS_FAMILY);
-        let additional_family = msg.attribute(stun::ADDITIONAL_ADDRESS_FAMILY);
-        let even_port = msg.attribute(stun::EVEN_PORT);
-        let token = msg.attribute(stun::RESERVATION_TOKEN);
-        if token.is_some() && (even_port.is_some() || requested_family.is_some()) {
-            return self.reply_error(req, 400, out, |_| {});
-        }
-        let token: Option<[u8; 8]> = match token.map(<[u8; 8]>::try_from) {
-            None => None,
-            Some(Ok(t)) => Some(t),
-            Some(Err(_)) => return self.reply_error(req, 400, out, |_| {}),
-        };
-        let reserve_next = even_port.is_some_and(|v| v.first().is_some_and(|b| b & 0x80 != 0));
-        if requested_family.is_some() && additional_family.is_some() {
-            return self.reply_error(req, 400, out, |_| {});
-        }
-        let family = match requested_family {
-            None => AddressFamily::V4,
-            Some([stun::FAMILY_IPV4, ..]) => AddressFamily::V4,
-            Some([stun::FAMILY_IPV6, ..]) => AddressFamily::V6,
-            Some(_) => return self.reply_error(req, 440, out, |_| {}),
-        };
-        // Dual stack (RFC 8656 §7.2, ADDITIONAL-ADDRESS-FAMILY) is answered with
-        // an IPv4 allocation and ADDRESS-ERROR-CODE 440 for the IPv6 half.
-        let dual_refused = match additional_family {
-            None => false,
-            Some([stun::FAMILY_IPV6, ..]) => true,
-            Some(_) => return self.reply_error(req, 400, out, |_| {}),
-        };
-        if !sockets.supports(family) {
-            return self.reply_error(req, 440, out, |_| {});
-        }
-        if let Err(e) = self.allocations.check_quota(&req.principal) {
-            self.metrics
-                .allocations_rejected_quota
-                .fetch_add(1, Relaxed);
-            tracing::info!(user = %req.username, error = %e, "allocation refused");
-            return self.reply_error(req, 486, out, |_| {});
-        }
-        let lifetime = match msg.u32_attribute(stun::LIFETIME) {
-            Ok(l) => self.granted_lifetime(l),
-            Err(_) => return self.reply_error(req, 400, out, |_| {}),
-        };
-        let mut new_token = None;
-        let opened = if let Some(t) = token {
-            match self.reservations.remove(&t) {
-                Some(r) if family_of(r.relay) == family => Ok(r.relay),
-                Some(r) => {
-                    out.push(Output::CloseRelay { relay: r.relay });
-                    return self.reply_error(req, 508, out, |_| {});
-                }
-                None => return self.reply_error(req, 508, out, |_| {}),
-            }
-        } else if reserve_next {
-            if self.reservations.len() >= self.allocations.quotas.total {
-                return self.reply_error(req, 508, out, |_| {});
-            }
-            sockets.open_pair(family).inspect(|even| {
-                let t: [u8; 8] = rand::random();
-                let odd = SocketAddr::new(even.ip(), even.port().wrapping_add(1));
-                self.reservations.insert(
-                    t,
-                    super::Reservation {
-                        relay: odd,
-                        expires: now + super::RESERVATION_LIFETIME,
-                    },
-                );
-                new_token = Some(t);
-            })
-        } else {
-            sockets.open(family, even_port.is_some())
-        };
-        let relay_local = match opened {
-            Ok(a) => a,
-            Err(e) => {
-                tracing::warn!(error = %e, "could not open a relay socket");
-                return self.reply_error(req, 508, out, |_| {});
-            }
-        };
-        let external = match family {
-            AddressFamily::V4 => self.cfg.external_ipv4,
-            AddressFamily::V6 => self.cfg.external_ipv6,
-        };
-        let relay_public =
-            SocketAddr::new(external.unwrap_or(relay_local.ip()), relay_local.port());
-        let alloc = Allocation {
-            client: req.client,
-            username: req.username.clone(),
-            principal: req.principal.clone(),
-            key: req.key.unwrap_or(stun::LongTermKey([0; 16])),
-            use_sha256: req.sha256,
-            relay_local,
-            relay_public,
-            expires: now + lifetime,
-            allocate_tid: req.tid,
-            permissions: Default::default(),
-            channels: Default::default(),
-            channel_by_peer: Default::default(),
-            bandwidth: self
-                .cfg
-                .max_allocation_bytes_per_sec
-                .map(|r| crate::allocation::ByteBucket::new(r, now)),
-        };
-        if self.allocations.insert(alloc).is_err() {
-            out.push(Output::CloseRelay { relay: relay_local });
-            return self.reply_error(req, 486, out, |_| {});
-        }
-        self.metrics
-            .allocations_created
-            .add(req.client.transport, 1);
-        self.update_gauge();
-        tracing::info!(user = %req.username, client = %req.client.remote, transport = req.client.transport.name(), relay = %relay_public, lifetime = lifetime.as_secs(), "allocation created");
-        let data = self.build_reply(req, Class::Success, |b| {
-            b.xor_address(stun::XOR_RELAYED_ADDRESS, relay_public)
-                .u32_attribute(stun::LIFETIME, lifetime.as_secs() as u32)
-                .xor_address(stun::XOR_MAPPED_ADDRESS, req.client.remote);
-            if let Some(t) = new_token {
-                b.attribute(stun::RESERVATION_TOKEN, &t);
-            }
-            if dual_refused {
-                b.attribute(stun::ADDRESS_ERROR_CODE, &[0x02, 0, 4, 40]);
-            }
-        });
-        out.push(Output::ToClient {
-            client: req.client,
-            data,
-        });
-    }
-
-    fn reply_allocated(
-        &self,
-        req: &Request<'_, '_>,
-        relay: SocketAddr,
-        left: Duration,
-        out: &mut Vec<Output>,
-    ) {
-        self.reply_success(req, out, |b| {
-            b.xor_address(stun::XOR_RELAYED_ADDRESS, relay)
-                .u32_attribute(stun::LIFETIME, left.as_secs() as u32)
-                .xor_address(stun::XOR_MAPPED_ADDRESS, req.client.remote);
         });
     }
 
@@ -410,6 +226,9 @@ impl TurnServer {
     }
 
     fn refresh(&mut self, now: Instant, req: &Request<'_, '_>, out: &mut Vec<Output>) {
+        if let Some(ticket) = req.msg.attribute(stun::MOBILITY_TICKET) {
+            return self.refresh_with_ticket(now, req, ticket, out);
+        }
         if !self.check_owner(req, out) {
             return;
         }
@@ -417,17 +236,11 @@ impl TurnServer {
             Ok(l) => l,
             Err(_) => return self.reply_error(req, 400, out, |_| {}),
         };
+        // REQUESTED-ADDRESS-FAMILY in a Refresh (RFC 8656 §7.3) is not
+        // checked: coturn's client sends IPv6 after a dual-stack Allocate whose
+        // IPv6 half was refused, and expects the allocation refreshed.
         if requested == Some(0) {
-            if let Some(a) = self.allocations.remove(&req.client) {
-                out.push(Output::CloseRelay {
-                    relay: a.relay_local,
-                });
-                tracing::info!(user = %a.username, relay = %a.relay_public, "allocation deleted by refresh");
-            }
-            self.update_gauge();
-            return self.reply_success(req, out, |b| {
-                b.u32_attribute(stun::LIFETIME, 0);
-            });
+            return self.delete_allocation(req, out);
         }
         let lifetime = self.granted_lifetime(requested);
         if let Some(a) = self.allocations.get_mut(&req.client) {
@@ -438,12 +251,26 @@ impl TurnServer {
         });
     }
 
+    /// Refresh with LIFETIME 0 (RFC 8656 §7.3): free at once, answer 0.
+    pub(super) fn delete_allocation(&mut self, req: &Request<'_, '_>, out: &mut Vec<Output>) {
+        if let Some(a) = self.allocations.remove(&req.client) {
+            for r in a.relays() {
+                out.push(Output::CloseRelay { relay: r.local });
+            }
+            tracing::info!(user = %a.username, relay = %a.relay_public, "allocation deleted by refresh");
+        }
+        self.update_gauge();
+        self.reply_success(req, out, |b| {
+            b.u32_attribute(stun::LIFETIME, 0);
+        });
+    }
+
     /// Common peer checks: 443 on family mismatch, 403 by policy.
     fn check_peer(&self, req: &Request<'_, '_>, peer: SocketAddr, out: &mut Vec<Output>) -> bool {
         let Some(a) = self.allocations.get(&req.client) else {
             return false;
         };
-        if family_of(peer) != family_of(a.relay_local) {
+        if a.relay_for(peer).is_none() {
             self.reply_error(req, 443, out, |_| {});
             return false;
         }

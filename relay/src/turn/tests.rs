@@ -6,19 +6,32 @@ use crate::auth::Credentials;
 use crate::client::TurnClient;
 use crate::stun::{Message, XOR_PEER_ADDRESS, XOR_RELAYED_ADDRESS};
 
-struct Fake(u16);
+/// Relay sockets without sockets: IPv4 on 203.0.113.1, IPv6 (if `v6`) on
+/// 2001:db8::1; `exhausted` makes every bind fail (no free port).
+struct Fake {
+    port: u16,
+    v6: bool,
+    exhausted: bool,
+}
 
 impl RelaySockets for Fake {
     fn supports(&self, f: AddressFamily) -> bool {
-        f == AddressFamily::V4
+        f == AddressFamily::V4 || self.v6
     }
-    fn open(&mut self, _: AddressFamily, even: bool) -> std::io::Result<SocketAddr> {
-        self.0 += if even && self.0 % 2 == 0 { 2 } else { 1 };
-        Ok(SocketAddr::from(([203, 0, 113, 1], self.0)))
+    fn open(&mut self, f: AddressFamily, even: bool) -> std::io::Result<SocketAddr> {
+        if self.exhausted {
+            return Err(std::io::Error::from(std::io::ErrorKind::AddrInUse));
+        }
+        self.port += if even && self.port % 2 == 0 { 2 } else { 1 };
+        let ip: IpAddr = match f {
+            AddressFamily::V4 => [203, 0, 113, 1].into(),
+            AddressFamily::V6 => "2001:db8::1".parse().expect("literal"),
+        };
+        Ok(SocketAddr::new(ip, self.port))
     }
     fn open_pair(&mut self, f: AddressFamily) -> std::io::Result<SocketAddr> {
         let even = self.open(f, true)?;
-        self.0 += 1;
+        self.port += 1;
         Ok(even)
     }
 }
@@ -43,7 +56,11 @@ fn harness(cfg: TurnConfig) -> Harness {
     let server = TurnServer::new(cfg, auth, Arc::new(Metrics::default()), t0, 1_700_000_000);
     Harness {
         server,
-        sockets: Fake(50000),
+        sockets: Fake {
+            port: 50000,
+            v6: false,
+            exhausted: false,
+        },
         t0,
     }
 }
@@ -347,3 +364,5 @@ fn bandwidth_limit_drops_the_excess() {
     assert_eq!(out.len(), 65);
     assert!(h.server.metrics.bandwidth_dropped.load(Relaxed) > 0);
 }
+
+mod proto;

@@ -196,3 +196,60 @@ pub async fn http_get(addr: SocketAddr, path: &str, headers: &str) -> String {
     let _ = tokio::time::timeout(TIMEOUT, s.read_to_string(&mut out)).await;
     out
 }
+
+/// (401 unless `tc` knows a nonce, then) an authenticated Allocate with extra attributes; the whole
+/// success response (panics on an error answer).
+pub async fn allocate_with(
+    c: &mut Conn,
+    tc: &mut TurnClient,
+    extra: impl Fn(&mut polyrtc_relay::stun::MessageBuilder),
+) -> Vec<u8> {
+    if tc.nonce.is_none() {
+        let resp = c.ask(&tc.allocate().1).await;
+        assert!(tc.learn(&Message::parse(&resp).unwrap()));
+    }
+    let (_, req) = tc.request(polyrtc_relay::stun::Method::ALLOCATE, |b| {
+        b.attribute(
+            polyrtc_relay::stun::REQUESTED_TRANSPORT,
+            &[polyrtc_relay::stun::TRANSPORT_UDP, 0, 0, 0],
+        );
+        extra(b);
+    });
+    let resp = c.ask(&req).await;
+    let m = Message::parse(&resp).unwrap();
+    assert_eq!(m.class, Class::Success, "allocate: {:?}", m.error_code());
+    resp
+}
+
+/// Receive one datagram on `peer` within [`TIMEOUT`].
+pub async fn peer_recv(peer: &UdpSocket) -> (Vec<u8>, SocketAddr) {
+    let mut buf = vec![0u8; 2048];
+    let (n, from) = tokio::time::timeout(TIMEOUT, peer.recv_from(&mut buf))
+        .await
+        .expect("peer datagram in time")
+        .unwrap();
+    buf.truncate(n);
+    (buf, from)
+}
+
+/// Whether this host can bind ::1 (IPv6 loopback); prints why not.
+pub fn ipv6_loopback_available(test: &str) -> bool {
+    match std::net::UdpSocket::bind("[::1]:0") {
+        Ok(_) => true,
+        Err(e) => {
+            println!("SKIPPED {test}: no IPv6 loopback here (bind [::1]:0: {e}); run in a netns with ::1");
+            false
+        }
+    }
+}
+
+/// Poll `f` every 20 ms for up to 3 s.
+pub async fn eventually(mut f: impl FnMut() -> bool) -> bool {
+    for _ in 0..150 {
+        if f() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    f()
+}
