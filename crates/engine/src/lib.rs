@@ -24,6 +24,7 @@ mod random;
 pub mod sdp;
 mod stats;
 pub mod transceiver;
+pub mod turn;
 
 pub use api::*;
 pub use peer_connection::PeerConnection;
