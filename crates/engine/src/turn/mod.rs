@@ -145,6 +145,9 @@ impl std::fmt::Debug for TurnClient {
             .field("server_url", &self.config.server_url)
             .field("state", &self.state)
             .field("relayed", &self.relayed_address())
+            .field("alloc", &self.allocation)
+            .field("peers", &self.peers)
+            .field("tx", &self.transactions.poll_timeout())
             .finish_non_exhaustive()
     }
 }

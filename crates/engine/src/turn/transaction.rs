@@ -124,19 +124,20 @@ impl Transactions {
     }
 
     /// RFC 8489 §6.2.1: resend at RTO, doubling each time, Rc sends in all;
-    /// the transaction fails Rm × RTO after the last send.
+    /// the transaction fails Rm × RTO after the last send. Timers run from the actual send
+    /// time, so a late call (a throttled tab) does not fire a burst of catch-up sends.
     pub fn handle_timeout(&mut self, now: Instant) -> Due {
         let mut due = Due::default();
         let mut i = 0;
         while let Some(t) = self.pending.get_mut(i) {
-            if let Some(at) = t.next_send.filter(|at| *at <= now) {
+            if t.next_send.is_some_and(|at| at <= now) {
                 t.sends += 1;
                 t.rto *= 2;
                 if t.sends < MAX_SENDS {
-                    t.next_send = Some(at + t.rto);
+                    t.next_send = Some(now + t.rto);
                 } else {
                     t.next_send = None;
-                    t.deadline = at + INITIAL_RTO * LAST_WAIT_FACTOR;
+                    t.deadline = now + INITIAL_RTO * LAST_WAIT_FACTOR;
                 }
                 due.retransmit.push(t.bytes.clone());
                 i += 1;
