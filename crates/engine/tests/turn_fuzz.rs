@@ -146,14 +146,14 @@ fn session(seed: u64, steps: usize) -> bool {
     let mut reached = false;
     let mut rng = ChaCha20Rng::seed_from_u64(seed);
     let key = LongTermKey::derive("alice", "polyrtc", "pw");
-    let framing = if seed % 2 == 0 {
+    let framing = if seed.is_multiple_of(2) {
         Framing::Stream
     } else {
         Framing::Datagram
     };
     let t0 = Instant::now();
     let mut now = t0;
-    let mut c = TurnClient::new(config(framing, seed % 3 == 0), &mut rng, now);
+    let mut c = TurnClient::new(config(framing, seed.is_multiple_of(3)), &mut rng, now);
     let mut sent: Vec<Vec<u8>> = vec![];
     let peers: Vec<SocketAddr> = (0..4).map(|_| random_addr(&mut rng)).collect();
     for _ in 0..steps {

@@ -17,6 +17,7 @@ struct FakeServer {
     key: LongTermKey,
     issued: u32,
     reject_resume: bool,
+    refuse_channels: bool,
     /// Every request received.
     seen: Vec<Vec<u8>>,
 }
@@ -27,6 +28,7 @@ impl FakeServer {
             key: LongTermKey::derive("alice", "fake", "pw"),
             issued: 0,
             reject_resume: false,
+            refuse_channels: false,
             seen: vec![],
         }
     }
@@ -49,6 +51,12 @@ impl FakeServer {
             return Some(b.into_bytes());
         }
         assert_eq!(m.verify_integrity(&self.key.0), Some(true));
+        if m.method == Method::CHANNEL_BIND && self.refuse_channels {
+            let mut e = MessageBuilder::new(Class::Error, m.method, m.transaction_id);
+            e.error_code(403, "Forbidden")
+                .message_integrity(&self.key.0);
+            return Some(e.into_bytes());
+        }
         let mut b = MessageBuilder::new(Class::Success, m.method, m.transaction_id);
         match m.method {
             Method::ALLOCATE => {
@@ -232,4 +240,34 @@ fn forged_or_unmatched_responses_are_ignored() {
     // A replay of the answer changes nothing.
     c.handle_input(t0, &good);
     assert_eq!(events(&mut c).len(), 1);
+}
+
+#[test]
+fn refused_channel_falls_back_to_send_indications_without_retrying() {
+    let t0 = Instant::now();
+    let (mut c, mut s) = (mobile_client(t0), FakeServer::new());
+    s.refuse_channels = true;
+    pump(&mut c, &mut s, t0);
+    events(&mut c);
+    let peer: SocketAddr = "203.0.113.7:4000".parse().unwrap();
+    let mut sent = vec![];
+    for _ in 0..3 {
+        c.send_to(t0, peer, b"data").unwrap();
+        sent.extend(pump(&mut c, &mut s, t0));
+    }
+    assert_eq!(
+        methods(&sent),
+        vec![Method::CREATE_PERMISSION, Method::CHANNEL_BIND]
+    );
+    let sends = sent
+        .iter()
+        .filter_map(|m| Message::parse(m).ok())
+        .filter(|m| m.class == Class::Indication && m.method == Method::SEND)
+        .count();
+    assert_eq!(sends, 3);
+    assert_eq!(c.channel(peer), None);
+    assert!(matches!(
+        events(&mut c).as_slice(),
+        [TurnEvent::ChannelFailed { code: 403, .. }]
+    ));
 }

@@ -1,7 +1,9 @@
 //! The engine's TURN client against the relay's own sans-IO core, in simulated time: no
 //! sockets, no clock; a 30-minute call runs in milliseconds.
 
-use polyrtc_engine::turn::{Framing, TurnClient, TurnClientConfig, TurnEvent, TurnState};
+use polyrtc_engine::turn::{
+    Framing, TurnClient, TurnClientConfig, TurnError, TurnEvent, TurnState,
+};
 use polyrtc_relay::allocation::{ClientId, ClientTransport, Quotas};
 use polyrtc_relay::auth::{Authenticator, Credentials, NonceIssuer};
 use polyrtc_relay::metrics::Metrics;
@@ -485,6 +487,14 @@ fn server_error_codes_are_surfaced() {
         other => panic!("{other:?}"),
     }
     assert!(!sim.client.has_permission(lo));
+    // Refused once, not asked again on every send.
+    assert_eq!(
+        sim.client.send_to(sim.now, SocketAddr::new(lo, 9), b"x"),
+        Err(TurnError::PermissionRefused(lo))
+    );
+    sim.client.create_permission(sim.now, lo);
+    sim.pump();
+    assert_eq!(sim.requests(Method::CREATE_PERMISSION).len(), 1);
 
     // 486: the user's allocation quota is one.
     let cfg = TurnConfig {

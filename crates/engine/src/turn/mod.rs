@@ -97,6 +97,8 @@ pub enum TurnError {
     TooLarge(usize),
     #[error("peer {peer} is not of the relayed address's family")]
     FamilyMismatch { peer: SocketAddr },
+    #[error("the server refused a permission for {0}")]
+    PermissionRefused(IpAddr),
 }
 
 /// Browsers report an unreachable TURN server as errorCode 701 (W3C webrtc-pc §4.8.2).
@@ -227,6 +229,9 @@ impl TurnClient {
         // RFC 8656 §9.1: a relayed address only reaches peers of its own family.
         if relayed.is_ipv4() != peer.is_ipv4() {
             return Err(TurnError::FamilyMismatch { peer });
+        }
+        if self.peers.permission_refused(peer.ip()) {
+            return Err(TurnError::PermissionRefused(peer.ip()));
         }
         self.create_permission(now, peer.ip());
         if let Some(channel) = self.peers.bound_channel(peer) {

@@ -3,7 +3,7 @@
 //! Ordered maps keep the requests the client emits deterministic for a given input.
 
 use polyrtc_stun::framing::CHANNEL_MIN;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
 
@@ -32,12 +32,16 @@ pub(super) struct Peers {
     channels: BTreeMap<SocketAddr, Channel>,
     /// Numbers are never reused: RFC 8656 §12 forbids rebinding one to another peer for 5 min.
     used_channels: u16,
+    /// Peers the server refused (403 and the like): asking again on every send would only
+    /// repeat the refusal, so they are not asked for again.
+    refused_permissions: BTreeSet<IpAddr>,
+    refused_channels: BTreeSet<SocketAddr>,
 }
 
 impl Peers {
     /// Record interest in `peer`; true when it is new and a CreatePermission should go out.
     pub fn want_permission(&mut self, peer: IpAddr) -> bool {
-        if self.permissions.contains_key(&peer) {
+        if self.permissions.contains_key(&peer) || self.refused_permissions.contains(&peer) {
             return false;
         }
         self.permissions.insert(
@@ -71,13 +75,21 @@ impl Peers {
         }
     }
 
-    pub fn permission_failed(&mut self, peer: IpAddr) {
+    /// `refused`: the server answered with an error (not a timeout); do not ask again.
+    pub fn permission_failed(&mut self, peer: IpAddr, refused: bool) {
         self.permissions.remove(&peer);
+        if refused {
+            self.refused_permissions.insert(peer);
+        }
+    }
+
+    pub fn permission_refused(&self, peer: IpAddr) -> bool {
+        self.refused_permissions.contains(&peer)
     }
 
     /// A fresh channel number for `peer` if it has none yet (marked in flight).
     pub fn want_channel(&mut self, peer: SocketAddr) -> Option<u16> {
-        if self.channels.contains_key(&peer) {
+        if self.channels.contains_key(&peer) || self.refused_channels.contains(&peer) {
             return None;
         }
         let number = CHANNEL_MIN.checked_add(self.used_channels)?;
@@ -121,8 +133,11 @@ impl Peers {
         }
     }
 
-    pub fn channel_failed(&mut self, peer: SocketAddr) {
+    pub fn channel_failed(&mut self, peer: SocketAddr, refused: bool) {
         self.channels.remove(&peer);
+        if refused {
+            self.refused_channels.insert(peer);
+        }
     }
 
     /// Permissions whose CreatePermission is due now; they are marked in flight.

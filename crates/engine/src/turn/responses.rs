@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 /// 438 retries in a row before giving up (a server that never accepts its own nonce).
 const MAX_STALE_NONCE_RETRIES: u8 = 3;
+const MAX_GRANTED_LIFETIME: Duration = Duration::from_secs(86_400);
 
 impl TurnClient {
     pub(super) fn handle_response(&mut self, now: Instant, msg: &Message<'_>) {
@@ -72,9 +73,11 @@ impl TurnClient {
         }
     }
 
+    /// The server's LIFETIME, capped at a day: refreshing early is harmless, and the cap keeps
+    /// `now + lifetime` far from overflowing whatever a server sends.
     fn granted_lifetime(msg: &Message<'_>) -> Duration {
         match msg.u32_attribute(stun::LIFETIME) {
-            Ok(Some(secs)) => Duration::from_secs(u64::from(secs)),
+            Ok(Some(secs)) => Duration::from_secs(u64::from(secs)).min(MAX_GRANTED_LIFETIME),
             _ => DEFAULT_LIFETIME,
         }
     }
@@ -184,12 +187,12 @@ impl TurnClient {
                 self.lose_allocation(&format!("refresh failed: {code} {text}"))
             }
             RequestKind::CreatePermission { peer } => {
-                self.peers.permission_failed(peer);
+                self.peers.permission_failed(peer, code != CODE_UNREACHABLE);
                 self.events
                     .push_back(TurnEvent::PermissionFailed { peer, code, text });
             }
             RequestKind::ChannelBind { peer, .. } => {
-                self.peers.channel_failed(peer);
+                self.peers.channel_failed(peer, code != CODE_UNREACHABLE);
                 self.events
                     .push_back(TurnEvent::ChannelFailed { peer, code, text });
             }
