@@ -296,7 +296,7 @@ fn wrong_password_surfaces_401_and_fails() {
     sim.pump();
     assert_eq!(sim.client.state(), TurnState::Failed);
     match sim.take_events().as_slice() {
-        [TurnEvent::Error { code: 401, url, .. }] => assert_eq!(url, "wss://relay.example/turn"),
+        [TurnEvent::Error { code: 401, text }] => assert_eq!(text, "Unauthorized"),
         other => panic!("{other:?}"),
     }
     // One unauthenticated try, one signed try; no loop.

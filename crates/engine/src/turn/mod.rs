@@ -65,12 +65,9 @@ pub enum TurnEvent {
     },
     /// Data from a peer, through a Data indication or a channel.
     Data { from: SocketAddr, data: Vec<u8> },
-    /// The allocation could not be made: the `icecandidateerror` fields.
-    Error {
-        code: u16,
-        text: String,
-        url: String,
-    },
+    /// The allocation could not be made: `icecandidateerror`'s errorCode and errorText (its
+    /// url is the config's `server_url`).
+    Error { code: u16, text: String },
     /// The allocation is gone (refresh failed, expired, transport lost without a ticket).
     AllocationLost { reason: String },
     /// CreatePermission failed; sends to this address will not be relayed.
@@ -375,11 +372,7 @@ impl TurnClient {
         self.state = TurnState::Failed;
         self.transactions.clear();
         self.peers = Peers::default();
-        self.events.push_back(TurnEvent::Error {
-            code,
-            text,
-            url: self.config.server_url.clone(),
-        });
+        self.events.push_back(TurnEvent::Error { code, text });
     }
 }
 
