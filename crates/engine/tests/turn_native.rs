@@ -53,7 +53,7 @@ struct Driver {
 }
 
 impl Driver {
-    async fn open(server: &RunningServer, kind: Kind, password: &str) -> Driver {
+    async fn open(server: &RunningServer, kind: Kind, password: &str, mobility: bool) -> Driver {
         let (transport, framing) = match kind {
             Kind::Udp => (
                 Transport::Udp(
@@ -79,7 +79,7 @@ impl Driver {
             password: password.into(),
             server_url: "turn:127.0.0.1".into(),
             framing,
-            request_mobility: false,
+            request_mobility: mobility,
             max_lifetime: Duration::from_secs(600),
         };
         let client = TurnClient::new(cfg, &mut ChaCha20Rng::seed_from_u64(5), Instant::now());
@@ -190,7 +190,7 @@ async fn peer_recv(peer: &UdpSocket) -> (SocketAddr, Vec<u8>) {
 }
 
 async fn exchange(server: &RunningServer, kind: Kind) {
-    let mut d = Driver::open(server, kind, "pass").await;
+    let mut d = Driver::open(server, kind, "pass", false).await;
     d.run_until(|d| d.client.state() != TurnState::Allocating)
         .await;
     let relayed = match d.events.first() {
@@ -266,7 +266,7 @@ async fn allocate_permission_and_data_over_udp_tcp_and_websocket() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_password_and_unreachable_server_are_reported() {
     let server = server::start(Config::for_tests()).await.unwrap();
-    let mut d = Driver::open(&server, Kind::Ws, "nope").await;
+    let mut d = Driver::open(&server, Kind::Ws, "nope", false).await;
     d.run_until(|d| d.client.state() == TurnState::Failed).await;
     assert!(matches!(
         d.events.as_slice(),
@@ -311,4 +311,56 @@ async fn wrong_password_and_unreachable_server_are_reported() {
     assert!(waited >= Duration::from_millis(1500), "{waited:?}");
     assert!(waited < Duration::from_millis(3000), "{waited:?}");
     assert_eq!(c.state(), TurnState::Allocating);
+}
+
+/// The WebSocket session drops and a new one opens. A relay that gave a MOBILITY-TICKET keeps the
+/// allocation for it (RFC 8016): same relayed address, channel still usable. A relay without
+/// mobility support frees the allocation with the session, which the client reports.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn websocket_session_loss_resumes_or_reports_loss() {
+    let server = server::start(Config::for_tests()).await.unwrap();
+    let mut d = Driver::open(&server, Kind::Ws, "pass", true).await;
+    d.run_until(|d| d.client.state() == TurnState::Allocated)
+        .await;
+    let relayed = d.client.relayed_address().unwrap();
+    let peer = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let peer_addr = peer.local_addr().unwrap();
+    d.client.send_to(Instant::now(), peer_addr, b"one").unwrap();
+    d.run_until(|d| d.client.channel(peer_addr).is_some()).await;
+    assert_eq!(peer_recv(&peer).await, (relayed, b"one".to_vec()));
+    d.events.clear();
+
+    let ticket = d.client.has_mobility_ticket();
+    d.client.transport_lost(Instant::now());
+    d.transport = Transport::Ws(ws_connect(server.ws_addr.unwrap()).await);
+    d.client.transport_reconnected(Instant::now());
+    if !ticket {
+        assert_eq!(d.client.state(), TurnState::Failed);
+        assert!(matches!(
+            d.client.poll_event(),
+            Some(TurnEvent::AllocationLost { .. })
+        ));
+        eprintln!("relay gave no MOBILITY-TICKET: allocation lost as expected");
+        return server.shutdown().await;
+    }
+    d.run_until(|d| d.client.state() != TurnState::Reconnecting)
+        .await;
+    assert_eq!(d.events, vec![TurnEvent::Resumed { relayed }]);
+    d.events.clear();
+    // Permission and channel refreshed on the new session, then data both ways.
+    d.run_until(|d| {
+        d.client
+            .poll_timeout()
+            .is_some_and(|t| t > Instant::now() + Duration::from_secs(100))
+    })
+    .await;
+    d.client.send_to(Instant::now(), peer_addr, b"two").unwrap();
+    d.flush().await;
+    assert_eq!(peer_recv(&peer).await, (relayed, b"two".to_vec()));
+    peer.send_to(b"back", relayed).await.unwrap();
+    d.run_until(|d| !d.events.is_empty()).await;
+    assert_eq!(d.take_data(), vec![(peer_addr, b"back".to_vec())]);
+    assert_eq!(server.allocation_count(), 1);
+    eprintln!("relay gave a MOBILITY-TICKET: allocation resumed on the new session");
+    server.shutdown().await;
 }
