@@ -565,10 +565,11 @@ fn allocation_lost_when_refresh_fails() {
     assert_eq!(sim.client.poll_timeout(), None);
 }
 
-/// polyrtc-relay's core has no RFC 8016 support yet: it ignores the (comprehension-optional)
-/// MOBILITY-TICKET, so a lost transport loses the allocation.
+/// A new transport session (new 5-tuple). A relay core that answers MOBILITY-TICKET (RFC 8016;
+/// the relay-proto branch) moves the allocation to it; one that ignores the comprehension-optional
+/// attribute (this branch's relay) leaves the client to report the allocation lost.
 #[test]
-fn mobility_without_server_support_reports_allocation_lost() {
+fn new_session_resumes_with_a_ticket_or_reports_allocation_lost() {
     let mut sim = Sim::new(Framing::Stream, "pw", server_config());
     let mut rng = ChaCha20Rng::seed_from_u64(3);
     let cfg = TurnClientConfig {
@@ -583,17 +584,40 @@ fn mobility_without_server_support_reports_allocation_lost() {
         allocs[1].1.attribute(polyrtc_stun::MOBILITY_TICKET),
         Some(&[][..])
     );
-    assert!(!sim.client.has_mobility_ticket());
+    sim.client.send_to(sim.now, peer(), b"one").unwrap();
+    sim.pump();
+    let relayed = sim.client.relayed_address().unwrap();
     sim.take_events();
+
+    let ticket = sim.client.has_mobility_ticket();
     sim.client.transport_lost(sim.now);
     assert_eq!(sim.client.state(), TurnState::Reconnecting);
+    sim.run_until(sim.at(5_000));
+    sim.cid = client_id(Framing::Stream, 40002);
     sim.client.transport_reconnected(sim.now);
     sim.pump();
-    assert_eq!(sim.client.state(), TurnState::Failed);
-    assert!(matches!(
-        sim.take_events().as_slice(),
-        [TurnEvent::AllocationLost { .. }]
-    ));
+    if !ticket {
+        assert_eq!(sim.client.state(), TurnState::Failed);
+        assert!(matches!(
+            sim.take_events().as_slice(),
+            [TurnEvent::AllocationLost { .. }]
+        ));
+        return;
+    }
+    assert_eq!(sim.client.state(), TurnState::Allocated);
+    assert_eq!(sim.take_events(), vec![TurnEvent::Resumed { relayed }]);
+    assert_eq!(sim.client.channel(peer()), Some(0x4000));
+    sim.client.send_to(sim.now, peer(), b"two").unwrap();
+    sim.pump();
+    assert_eq!(sim.to_peer.last().unwrap(), &(peer(), b"two".to_vec()));
+    sim.peer_send(peer(), b"back");
+    assert_eq!(
+        sim.take_events(),
+        vec![TurnEvent::Data {
+            from: peer(),
+            data: b"back".to_vec()
+        }]
+    );
 }
 
 #[test]
