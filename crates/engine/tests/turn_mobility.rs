@@ -271,3 +271,27 @@ fn refused_channel_falls_back_to_send_indications_without_retrying() {
         [TurnEvent::ChannelFailed { code: 403, .. }]
     ));
 }
+
+/// RFC 8489 §10: 300 Try Alternate is reported with the alternate address, never followed.
+#[test]
+fn try_alternate_is_reported_not_followed() {
+    let t0 = Instant::now();
+    let mut c = mobile_client(t0);
+    let req = c.poll_transmit().unwrap();
+    let id = Message::parse(&req).unwrap().transaction_id;
+    let mut b = MessageBuilder::new(Class::Error, Method::ALLOCATE, id);
+    // ALTERNATE-SERVER is a plain (not XORed) address: family 1, port 3479, 192.0.2.9.
+    b.error_code(300, "Try Alternate")
+        .attribute(stun::ALTERNATE_SERVER, &[0, 1, 0x0d, 0x97, 192, 0, 2, 9]);
+    c.handle_input(t0, &b.into_bytes());
+    assert_eq!(c.state(), TurnState::Failed);
+    assert_eq!(
+        events(&mut c),
+        vec![TurnEvent::Error {
+            code: 300,
+            text: "Try Alternate (alternate server 192.0.2.9:3479)".into()
+        }]
+    );
+    assert_eq!(c.poll_transmit(), None);
+    assert_eq!(c.poll_timeout(), None);
+}
