@@ -25,6 +25,7 @@ mod random;
 pub mod sdp;
 mod stats;
 pub mod transceiver;
+pub mod turn;
 
 pub use api::*;
 pub use network::{RelayCommand, RelayId, RelayTransportState};
