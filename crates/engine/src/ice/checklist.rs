@@ -68,10 +68,16 @@ impl IceAgent {
             return false;
         }
         !self.triggered.is_empty()
-            || self
-                .pairs
-                .iter()
-                .any(|p| matches!(p.state, PairState::Waiting | PairState::Frozen))
+            || self.pairs.iter().any(|p| match p.state {
+                PairState::Waiting => true,
+                // §6.1.4.2: a frozen pair is startable only if its foundation has nothing
+                // waiting or in progress; otherwise it waits for that check to finish.
+                PairState::Frozen => !self.pairs.iter().any(|q| {
+                    q.foundation == p.foundation
+                        && matches!(q.state, PairState::Waiting | PairState::InProgress)
+                }),
+                _ => false,
+            })
     }
 
     /// One check per Ta (§6.1.4.2): the triggered queue first, then the highest-priority
