@@ -58,13 +58,13 @@ fn random_stun(rng: &mut ChaCha20Rng, tid: TransactionId, key: Option<&[u8]>) ->
         let value = random_bytes(rng, 24);
         b.attribute(typ, &value);
     }
-    if rng.next_u32() % 2 == 0 {
+    if rng.next_u32().is_multiple_of(2) {
         b.attribute(0x0006, b"loca:remo");
     }
     if let Some(k) = key {
         b.message_integrity(k);
     }
-    if rng.next_u32() % 2 == 0 {
+    if rng.next_u32().is_multiple_of(2) {
         b.fingerprint();
     }
     b.into_bytes()
@@ -89,7 +89,7 @@ fn arbitrary_datagrams_never_panic() {
                 }
             }
             let tid = match tids.get((rng.next_u32() as usize) % tids.len().max(1)) {
-                Some(t) if rng.next_u32() % 2 == 0 => *t,
+                Some(t) if rng.next_u32().is_multiple_of(2) => *t,
                 _ => TransactionId::from_rng(&mut rng),
             };
             let data = match i % 4 {
@@ -98,7 +98,7 @@ fn arbitrary_datagrams_never_panic() {
                 2 => random_stun(&mut rng, tid, Some(b"local-password-0123456789")),
                 _ => random_stun(&mut rng, tid, Some(b"remote-password-012345678")),
             };
-            let from = if rng.next_u32() % 4 == 0 {
+            let from = if rng.next_u32().is_multiple_of(4) {
                 SocketAddr::new(remote.ip(), 1 + (rng.next_u32() % 65535) as u16)
             } else {
                 remote

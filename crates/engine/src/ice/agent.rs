@@ -370,7 +370,7 @@ impl IceAgent {
     }
 
     pub(crate) fn sort_pairs(&mut self) {
-        self.pairs.sort_by(|a, b| b.priority.cmp(&a.priority));
+        self.pairs.sort_by_key(|p| std::cmp::Reverse(p.priority));
     }
 
     pub(crate) fn transmit(&mut self, from: SocketAddr, to: SocketAddr, data: Vec<u8>) {
