@@ -17,7 +17,7 @@ pub mod codecs;
 pub mod config;
 pub mod data_channel;
 pub mod fuzz_entry;
-mod ice;
+pub mod ice;
 pub mod jsep;
 pub mod network;
 mod peer_connection;

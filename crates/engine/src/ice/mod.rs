@@ -1,5 +1,26 @@
-//! The ICE parts of the object model without a network: remote candidates from
+//! ICE: the sans-IO agent (RFC 8445, consent RFC 7675, demux RFC 7983) in the submodules,
+//! and the object-model parts without a network here: remote candidates from
 //! addIceCandidate (webrtc-pc §4.4.1.6) and gathering state/events (§4.3.2).
+
+mod agent;
+mod candidates;
+mod checklist;
+mod consent;
+pub mod demux;
+mod inbound;
+mod pair;
+mod stun_check;
+mod transaction;
+
+pub use agent::{IceAgent, IceCredentials, IceEvent, Transmit, MAX_PAIRS, NOMINATION_WAIT, TA};
+pub use candidates::{
+    candidate_priority, CandidateKind, CandidateSkipped, LocalCandidate, RelayProtocol,
+    RemoteCandidate, COMPONENT_RTP,
+};
+pub use consent::{CONSENT_INTERVAL, CONSENT_TIMEOUT, DISCONNECTED_AFTER};
+pub use demux::{classify, PacketKind};
+pub use pair::{pair_priority, CandidatePair, PairState};
+pub use transaction::{MAX_RTO, MAX_TRANSMISSIONS, MIN_RTO};
 
 use crate::api::*;
 use crate::candidate;
