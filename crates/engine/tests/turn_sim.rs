@@ -375,6 +375,28 @@ fn lost_request_is_retransmitted_over_datagrams() {
     assert_eq!(sim.requests(Method::CREATE_PERMISSION).len(), 2);
 }
 
+/// RFC 8489 §6.2.1's example: sends at 0, 0.5, 1.5, 3.5, 7.5, 15.5, 31.5 s; failure at 39.5 s.
+#[test]
+fn datagram_retransmissions_follow_rfc8489_schedule() {
+    let mut sim = Sim::new(Framing::Datagram, "pw", server_config());
+    sim.drop_to_server = usize::MAX;
+    sim.run_until(sim.at(39_499));
+    assert_eq!(sim.client.state(), TurnState::Allocating);
+    sim.run_until(sim.at(39_500));
+    let sends: Vec<u128> = sim
+        .sent
+        .iter()
+        .map(|(t, _)| t.duration_since(sim.t0).as_millis())
+        .collect();
+    assert_eq!(sends, vec![0, 500, 1500, 3500, 7500, 15500, 31500]);
+    assert!(sim.sent.iter().all(|(_, m)| *m == sim.sent[0].1));
+    assert_eq!(sim.client.state(), TurnState::Failed);
+    assert!(matches!(
+        sim.take_events().as_slice(),
+        [TurnEvent::Error { code: 701, .. }]
+    ));
+}
+
 #[test]
 fn stream_framing_never_retransmits_and_times_out_as_701() {
     let mut sim = Sim::new(Framing::Stream, "pw", server_config());
