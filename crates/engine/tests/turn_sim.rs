@@ -495,6 +495,43 @@ fn several_messages_in_one_stream_frame_are_all_handled() {
     assert_eq!(got, vec![(peers[0], 5), (peers[1], 6), (peers[2], 7)]);
 }
 
+/// WebTransport: a client configured for datagrams whose shell sends large messages over a
+/// stream. `frame_for_stream` pads its ChannelData; `handle_stream_input` splits what comes back.
+#[test]
+fn datagram_client_over_a_stream_for_large_messages() {
+    let mut sim = allocated_sim(Framing::Datagram);
+    sim.client.send_to(sim.now, peer(), b"x").unwrap();
+    sim.pump();
+    assert_eq!(sim.client.channel(peer()), Some(0x4000));
+    sim.client.send_to(sim.now, peer(), &[7; 1401]).unwrap();
+    let cd = sim.client.poll_transmit().unwrap();
+    assert_eq!(cd.len(), 4 + 1401, "unpadded for a datagram");
+    let framed = TurnClient::frame_for_stream(cd);
+    assert_eq!(framed.len(), 4 + 1404);
+    assert_eq!(
+        polyrtc_stun::framing::stream_frame_len(&framed),
+        Ok(Some(1408))
+    );
+    let relay = sim.client.relayed_address().unwrap();
+    let mut frame = Vec::new();
+    for n in [1401, 2] {
+        let mut out = Vec::new();
+        sim.server
+            .handle_peer(sim.now, relay, peer(), &vec![9; n], &mut out);
+        if let [Output::ToClient { data, .. }] = out.as_slice() {
+            frame.extend(TurnClient::frame_for_stream(data.clone()));
+        }
+    }
+    sim.client.handle_stream_input(sim.now, &frame);
+    let sizes: Vec<usize> = std::iter::from_fn(|| sim.client.poll_event())
+        .map(|e| match e {
+            TurnEvent::Data { data, .. } => data.len(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(sizes, vec![1401, 2]);
+}
+
 #[test]
 fn server_error_codes_are_surfaced() {
     // 403: a loopback peer is refused by the relay's default policy.
