@@ -13,15 +13,30 @@ impl TurnClient {
     pub fn handle_input(&mut self, now: Instant, bytes: &[u8]) {
         match self.config.framing {
             Framing::Datagram => self.handle_message(now, bytes),
-            Framing::Stream => {
-                // A framing error leaves the rest of the frame unreadable; what came before
-                // it was whole and is kept.
-                let messages: Vec<&[u8]> = split_frames(bytes).map_while(Result::ok).collect();
-                for m in messages {
-                    self.handle_message(now, m);
-                }
-            }
+            Framing::Stream => self.handle_stream_input(now, bytes),
         }
+    }
+
+    /// Bytes that came over a stream whatever the configured framing: a WebTransport session
+    /// configured for datagrams still carries on a stream what exceeds a datagram (about 1200
+    /// bytes in Chromium). Whole messages back to back, as in [`Framing::Stream`].
+    pub fn handle_stream_input(&mut self, now: Instant, bytes: &[u8]) {
+        // A framing error leaves the rest of the frame unreadable; what came before it was
+        // whole and is kept.
+        let messages: Vec<&[u8]> = split_frames(bytes).map_while(Result::ok).collect();
+        for m in messages {
+            self.handle_message(now, m);
+        }
+    }
+
+    /// Make a message from [`TurnClient::poll_transmit`] fit a stream: RFC 8656 §12.5 pads
+    /// ChannelData to four bytes there (datagram framing leaves it unpadded). STUN messages
+    /// are always a multiple of four already.
+    pub fn frame_for_stream(mut message: Vec<u8>) -> Vec<u8> {
+        if message.first().is_some_and(|b| b >> 6 == 1) {
+            message.resize(message.len().div_ceil(4) * 4, 0);
+        }
+        message
     }
 
     fn handle_message(&mut self, now: Instant, bytes: &[u8]) {
