@@ -53,9 +53,6 @@ impl From<IceError> for ApiError {
     }
 }
 
-/// icecandidateerror code for "server could not be reached" (webrtc-pc §4.8.2; 701 is the
-/// code the spec reserves for an unreachable STUN/TURN server).
-const UNREACHABLE: u16 = 701;
 
 impl PeerConnection {
     pub(crate) fn add_ice_candidate(
@@ -165,43 +162,5 @@ impl PeerConnection {
             }
         }
         d.sdp = d.parsed.to_sdp_string();
-    }
-
-    /// Gathering without a network: new ICE credentials were applied by setLocalDescription,
-    /// so gathering runs and finishes at once. Events, in webrtc-pc §4.3.2 order:
-    /// icegatheringstatechange(gathering), one icecandidateerror per stun:/turn: URL (a page
-    /// cannot open UDP/TCP sockets), icegatheringstatechange(complete), icecandidate(null).
-    /// The shell dispatches them as tasks after setLocalDescription resolves.
-    pub(crate) fn start_gathering(&mut self) {
-        let has_media = self
-            .descs
-            .local()
-            .is_some_and(|d| d.parsed.media.iter().any(|m| !m.is_rejected()));
-        if !has_media {
-            return;
-        }
-        self.gathering = IceGatheringState::Gathering;
-        self.events.push_back(Event::IceGatheringStateChange {
-            state: IceGatheringState::Gathering,
-        });
-        for url in self
-            .ice_urls
-            .iter()
-            .filter(|u| u.is_unreachable_from_page())
-        {
-            self.events.push_back(Event::IceCandidateError {
-                address: None,
-                port: None,
-                url: url.url.clone(),
-                error_code: UNREACHABLE,
-                error_text: "STUN/TURN servers cannot be reached from a web page; use a polyrtc relay (ws:, wss: or https: URL)".into(),
-            });
-        }
-        self.gathering = IceGatheringState::Complete;
-        self.events.push_back(Event::IceGatheringStateChange {
-            state: IceGatheringState::Complete,
-        });
-        self.events
-            .push_back(Event::IceCandidate { candidate: None });
     }
 }

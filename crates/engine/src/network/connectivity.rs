@@ -5,9 +5,8 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use super::RelayCommand;
-use crate::api::{IceConnectionState, SdpType};
-use crate::ice::agent::{IceAgent, IceCredentials as AgentCredentials, IceEvent, RemoteCandidate};
-use crate::ice::demux::{classify, PacketKind};
+use crate::api::SdpType;
+use crate::ice::{classify, IceAgent, IceCredentials as AgentCredentials, IceEvent, PacketKind, RemoteCandidate};
 use crate::peer_connection::PeerConnection;
 use crate::sdp::Attributes;
 
@@ -75,24 +74,15 @@ impl PeerConnection {
         }
         let end = sdp.media.iter().any(|m| m.has("end-of-candidates"));
         for c in fresh {
-            // A page cannot resolve mDNS names (RFC 8838 §7 / draft-ietf-mmusic-mdns-ice):
-            // such candidates are skipped; native peers reach us through the relay.
-            let Ok(ip) = c.address.parse::<std::net::IpAddr>() else {
+            // mDNS (.local) names, TCP and RTCP candidates are skipped: a page cannot resolve
+            // mDNS names and we only speak UDP with rtcp-mux (the agent says why).
+            let Ok(remote) = RemoteCandidate::from_sdp(&c) else {
                 continue;
             };
-            if !c.protocol.eq_ignore_ascii_case("udp") || c.component != 1 {
-                continue;
-            }
-            let addr = SocketAddr::new(ip, c.port);
             for r in self.network.relays.iter_mut().filter(|r| !r.closed) {
-                r.client.create_permission(now, ip);
+                r.client.create_permission(now, remote.addr.ip());
             }
-            agent.add_remote_candidate(RemoteCandidate {
-                addr,
-                priority: c.priority,
-                foundation: c.foundation.clone(),
-                kind: c.typ.clone(),
-            });
+            let _ = agent.add_remote_candidate(remote);
         }
         if end {
             agent.end_of_remote_candidates();
@@ -149,7 +139,7 @@ impl PeerConnection {
         }
         for e in events {
             match e {
-                IceEvent::StateChanged(state) => self.set_ice_state(map_state(state)),
+                IceEvent::StateChanged(state) => self.set_ice_state(state),
                 IceEvent::SelectedPair { local, remote } => {
                     self.network.selected = Some((local, remote));
                     self.release_stale_relays(local);
@@ -197,18 +187,5 @@ impl PeerConnection {
                 .commands
                 .push_back(RelayCommand::Close { relay: r.id });
         }
-    }
-}
-
-fn map_state(state: crate::ice::agent::IceConnectionState) -> IceConnectionState {
-    use crate::ice::agent::IceConnectionState as A;
-    match state {
-        A::New => IceConnectionState::New,
-        A::Checking => IceConnectionState::Checking,
-        A::Connected => IceConnectionState::Connected,
-        A::Completed => IceConnectionState::Completed,
-        A::Disconnected => IceConnectionState::Disconnected,
-        A::Failed => IceConnectionState::Failed,
-        A::Closed => IceConnectionState::Closed,
     }
 }

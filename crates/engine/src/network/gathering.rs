@@ -7,9 +7,8 @@ use std::time::Instant;
 use super::{Relay, RelayCommand, RelayId};
 use crate::api::{Event, IceCandidateInfo, IceGatheringState};
 use crate::config::Scheme;
-use crate::ice::agent::{CandidateKind, LocalCandidate};
+use crate::ice::{LocalCandidate, RelayProtocol};
 use crate::peer_connection::PeerConnection;
-use crate::sdp::Attributes;
 use crate::turn::{Framing, TurnClient, TurnClientConfig, TurnEvent};
 
 /// icecandidateerror code for a server that could not be reached (webrtc-pc §4.8.2).
@@ -198,8 +197,9 @@ impl PeerConnection {
                         .push_back(RelayCommand::Close { relay: id });
                 }
             }
-            #[allow(unreachable_patterns)]
-            _ => {}
+            TurnEvent::Resumed { .. }
+            | TurnEvent::PermissionFailed { .. }
+            | TurnEvent::ChannelFailed { .. } => {}
         }
     }
 
@@ -213,18 +213,17 @@ impl PeerConnection {
         url: String,
         index: usize,
     ) {
-        // Chromium's relay priority: type preference 0, local preference by relay protocol
-        // (UDP/TURN highest), component 1; later relays rank a little lower.
-        let local_pref = 65535u32.saturating_sub(index as u32);
-        let priority = (local_pref << 8) | 255;
-        let foundation = candidate_foundation(&url);
-        let candidate = LocalCandidate {
-            addr: relayed,
-            base: relayed,
-            kind: CandidateKind::Relayed,
-            priority,
-            foundation: foundation.clone(),
+        // The relay is reached over a WebSocket/WebTransport session: Chromium would call that
+        // TCP/TLS; what the peer sees is a UDP relayed address either way.
+        let protocol = if url.starts_with("https:") {
+            RelayProtocol::Udp
+        } else {
+            RelayProtocol::Tcp
         };
+        let server = mapped.map_or(relayed.ip(), |m| m.ip());
+        let local_pref = 65535u16.saturating_sub(u16::try_from(index).unwrap_or(u16::MAX));
+        let candidate = LocalCandidate::relayed(relayed, server, protocol, local_pref);
+        let (priority, foundation) = (candidate.priority, candidate.foundation.clone());
         if let Some(agent) = &mut self.network.agent {
             agent.add_local_candidate(candidate);
         }
@@ -244,7 +243,7 @@ impl PeerConnection {
         );
         let (mid, index) = self.first_local_mid();
         self.add_local_candidate_to_description(index, &line);
-        let relay_protocol = if url.starts_with("https:") { "udp" } else { "tcp" };
+        let relay_protocol = if protocol == RelayProtocol::Udp { "udp" } else { "tcp" };
         self.events.push_back(Event::IceCandidate {
             candidate: Some(IceCandidateInfo {
                 candidate: line,
@@ -319,15 +318,4 @@ impl PeerConnection {
         self.events
             .push_back(Event::IceCandidate { candidate: None });
     }
-}
-
-/// RFC 8445 §5.1.1.3: same type, base IP and server → same foundation. Chromium prints a
-/// 32-bit number; ours is a stable FNV-1a hash of the server URL.
-fn candidate_foundation(url: &str) -> String {
-    let mut h: u32 = 0x811c_9dc5;
-    for b in url.bytes() {
-        h ^= u32::from(b);
-        h = h.wrapping_mul(0x0100_0193);
-    }
-    h.to_string()
 }

@@ -18,7 +18,7 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 
 use crate::api::{Event, IceConnectionState};
-use crate::ice::agent::IceAgent;
+use crate::ice::IceAgent;
 use crate::peer_connection::PeerConnection;
 use crate::turn::TurnClient;
 
