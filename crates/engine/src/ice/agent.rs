@@ -326,7 +326,8 @@ impl IceAgent {
             }
         }
         if let Some(first) = self.first_valid_at {
-            if self.controlling && !self.generation_selected && !self.nominating {
+            let valid = self.pairs.iter().any(|p| p.state == PairState::Succeeded);
+            if self.controlling && !self.generation_selected && !self.nominating && valid {
                 at(first + NOMINATION_WAIT);
             }
         }

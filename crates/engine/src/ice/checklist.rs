@@ -67,17 +67,19 @@ impl IceAgent {
         if self.remote_creds.is_none() || self.failed || self.closed {
             return false;
         }
+        // §8.1.2: once this generation has its nominated pair, only triggered checks run.
         !self.triggered.is_empty()
-            || self.pairs.iter().any(|p| match p.state {
-                PairState::Waiting => true,
-                // §6.1.4.2: a frozen pair is startable only if its foundation has nothing
-                // waiting or in progress; otherwise it waits for that check to finish.
-                PairState::Frozen => !self.pairs.iter().any(|q| {
-                    q.foundation == p.foundation
-                        && matches!(q.state, PairState::Waiting | PairState::InProgress)
-                }),
-                _ => false,
-            })
+            || !self.generation_selected
+                && self.pairs.iter().any(|p| match p.state {
+                    PairState::Waiting => true,
+                    // §6.1.4.2: a frozen pair is startable only if its foundation has nothing
+                    // waiting or in progress; otherwise it waits for that check to finish.
+                    PairState::Frozen => !self.pairs.iter().any(|q| {
+                        q.foundation == p.foundation
+                            && matches!(q.state, PairState::Waiting | PairState::InProgress)
+                    }),
+                    _ => false,
+                })
     }
 
     /// One check per Ta (§6.1.4.2): the triggered queue first, then the highest-priority
@@ -92,6 +94,9 @@ impl IceAgent {
         if let Some((key, nominate)) = self.next_triggered() {
             self.start_check(key, Purpose::Check { nominate }, now);
             self.last_check_at = Some(now);
+            return;
+        }
+        if self.generation_selected {
             return;
         }
         if !self.pairs.iter().any(|p| p.state == PairState::Waiting) {

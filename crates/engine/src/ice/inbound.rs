@@ -81,7 +81,7 @@ impl IceAgent {
         let data = build_success(tid, from, &self.local_creds.pwd);
         self.transmit(base, from, data);
         let key = (base, from);
-        if self.pair(key).is_none() && !self.pair_for_request(now, base, from, check.priority) {
+        if self.pair(key).is_none() && !self.pair_for_request(base, from, check.priority) {
             return;
         }
         let controlling = self.controlling;
@@ -131,13 +131,7 @@ impl IceAgent {
     /// A check from an address without a pair: learn the peer-reflexive remote (§7.3.1.3)
     /// and pair it with our candidate on that base (§7.3.1.4). False if no local candidate
     /// has that base.
-    fn pair_for_request(
-        &mut self,
-        _now: Instant,
-        base: SocketAddr,
-        from: SocketAddr,
-        priority: u32,
-    ) -> bool {
+    fn pair_for_request(&mut self, base: SocketAddr, from: SocketAddr, priority: u32) -> bool {
         let local: Option<LocalCandidate> = self
             .locals
             .iter()
