@@ -476,21 +476,34 @@ fn restart_keeps_old_pair_until_new_one_is_nominated() {
     let mut n = Net::pair(5, true, false);
     assert!(n.run_until(Duration::from_secs(5), Net::connected));
     let old = n.peers[0].agent_ref().selected_pair().unwrap();
-    // B moves to a new port (as after a network change) and both restart.
+    // Both restart; B gets a new port (as after a network change), keeping the old one.
     let now = n.now;
     n.peers[0].agent().restart(creds("aaa2"), now);
     n.peers[1].agent().restart(creds("bbb2"), now);
-    n.peers[1].addrs = vec![addr("10.0.0.2:6001")];
+    n.peers[1].addrs = vec![addr("10.0.0.2:6001"), addr("10.0.0.2:6000")];
     assert_eq!(
         n.peers[0].agent_ref().selected_pair(),
         Some(old),
         "data keeps flowing"
     );
     assert_eq!(n.peers[0].agent_ref().pairs().count(), 0);
+    // Signalling takes 40 s: the old pair keeps its consent with the old credentials.
+    let sent_before = n.peers[0].sent.len();
+    n.run_for(Duration::from_secs(40));
+    assert!(
+        n.connected(),
+        "consent of the old generation kept the old pair up"
+    );
+    assert!(
+        n.peers[0].sent.len() - sent_before >= 6,
+        "old-pair consent checks went out"
+    );
+    assert_eq!(n.peers[0].agent_ref().selected_pair(), Some(old));
     n.signal(0, true);
     n.signal(1, true);
     let new_remote = addr("10.0.0.2:6001");
-    assert!(n.run_until(Duration::from_secs(10), |n| {
+    let signalled = n.now;
+    assert!(n.run_until(Duration::from_secs(60), |n| {
         n.peers[0]
             .agent_ref()
             .selected_pair()
@@ -512,6 +525,10 @@ fn restart_keeps_old_pair_until_new_one_is_nominated() {
         .filter(|(_, e)| matches!(e, IceEvent::SelectedPair { .. }))
         .count();
     assert_eq!(selections, 2);
+    assert!(
+        n.now - signalled < Duration::from_millis(200),
+        "new pair within 200 ms"
+    );
 }
 
 #[test]

@@ -6,7 +6,7 @@
 use super::candidates::{CandidateSkipped, LocalCandidate, RemoteCandidate};
 use super::consent::Consent;
 use super::pair::{CandidatePair, PairState};
-use super::transaction::Transaction;
+use super::transaction::{Purpose, Transaction};
 use crate::api::IceConnectionState;
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
@@ -53,6 +53,16 @@ pub enum IceEvent {
     RoleChanged { controlling: bool },
 }
 
+/// The selected pair of the generation before an ICE restart: it carries data, and keeps
+/// its consent with the old credentials, until the new generation selects a pair (§9).
+#[derive(Debug)]
+pub(crate) struct PreviousGeneration {
+    pub local: IceCredentials,
+    pub remote: IceCredentials,
+    pub key: (SocketAddr, SocketAddr),
+    pub consent: Consent,
+}
+
 /// A full ICE agent.
 #[derive(Debug)]
 pub struct IceAgent {
@@ -77,6 +87,7 @@ pub struct IceAgent {
     pub(crate) selected: Option<(SocketAddr, SocketAddr)>,
     /// None while no pair is selected, or after a restart until the new generation selects.
     pub(crate) consent: Option<Consent>,
+    pub(crate) previous: Option<PreviousGeneration>,
     pub(crate) end_of_remote: bool,
     pub(crate) failed: bool,
     pub(crate) closed: bool,
@@ -116,6 +127,7 @@ impl IceAgent {
             generation_selected: false,
             selected: None,
             consent: None,
+            previous: None,
             end_of_remote: false,
             failed: false,
             closed: false,
@@ -240,8 +252,22 @@ impl IceAgent {
             return;
         }
         self.last_now = now;
-        self.local_creds = local;
-        self.remote_creds = None;
+        let old_local = std::mem::replace(&mut self.local_creds, local);
+        let old_remote = self.remote_creds.take();
+        // A second restart before the new generation selected keeps the older pair's state.
+        if self.generation_selected || self.previous.is_none() {
+            self.previous = match (self.selected, old_remote, self.consent.take()) {
+                (Some(key), Some(remote), Some(consent)) if !self.failed => {
+                    Some(PreviousGeneration {
+                        local: old_local,
+                        remote,
+                        key,
+                        consent,
+                    })
+                }
+                _ => None,
+            };
+        }
         self.clear_generation();
         self.update_state(now);
     }
@@ -266,6 +292,7 @@ impl IceAgent {
         self.closed = true;
         self.clear_generation();
         self.selected = None;
+        self.previous = None;
         self.transmits.clear();
         self.set_state(IceConnectionState::Closed);
     }
@@ -320,7 +347,7 @@ impl IceAgent {
         if self.has_pending_check() {
             at(self.last_check_at.map_or(self.last_now, |c| c + TA));
         }
-        if let Some(c) = &self.consent {
+        if let Some(c) = self.active_consent() {
             if !self.failed {
                 at(c.deadline(self.last_now));
             }
@@ -392,11 +419,12 @@ impl IceAgent {
         if self.closed {
             return;
         }
-        if let Some(c) = &self.consent {
+        if let Some(c) = self.active_consent() {
             if c.expired(now) {
                 // RFC 7675 §5.1: consent lost; stop sending on the pair.
                 self.failed = true;
                 self.consent = None;
+                self.previous = None;
                 self.transactions.clear();
                 self.triggered.clear();
             }
@@ -409,7 +437,7 @@ impl IceAgent {
         let state = if self.failed {
             IceConnectionState::Failed
         } else if self.selected.is_some() {
-            match &self.consent {
+            match self.active_consent() {
                 Some(c) if c.disconnected(now) => IceConnectionState::Disconnected,
                 _ => IceConnectionState::Connected,
             }
@@ -425,6 +453,7 @@ impl IceAgent {
     /// Select the pair `key` (nominated) and start consent on it.
     pub(crate) fn select(&mut self, key: (SocketAddr, SocketAddr), now: Instant) {
         self.generation_selected = true;
+        self.previous = None;
         let random = self.random_u64();
         if self.consent.is_none() || self.selected != Some(key) {
             self.consent = Some(Consent::start(now, random));
@@ -438,8 +467,30 @@ impl IceAgent {
         }
     }
 
+    /// Consent of the pair data uses: this generation's, or during a restart the old one's.
+    pub(crate) fn active_consent(&self) -> Option<&Consent> {
+        self.consent
+            .as_ref()
+            .or(self.previous.as_ref().map(|p| &p.consent))
+    }
+
+    /// During a restart, consent checks on the old pair use the old credentials.
+    fn previous_consent_tick(&mut self, now: Instant) {
+        let random = self.random_u64();
+        let Some(prev) = self.previous.as_mut() else {
+            return;
+        };
+        if self.failed || !prev.consent.due(now) {
+            return;
+        }
+        prev.consent.on_sent(now, random);
+        let (key, local, remote) = (prev.key, prev.local.clone(), prev.remote.clone());
+        self.send_check(key, Purpose::Consent, now, &local, &remote);
+    }
+
     /// Send a consent check on the selected pair when due (RFC 7675 §5.1).
     fn consent_tick(&mut self, now: Instant) {
+        self.previous_consent_tick(now);
         let (Some(key), Some(c)) = (self.selected, &self.consent) else {
             return;
         };
@@ -450,12 +501,12 @@ impl IceAgent {
         if let Some(c) = &mut self.consent {
             c.on_sent(now, random);
         }
-        self.start_check(key, super::transaction::Purpose::Consent, now);
+        self.start_check(key, Purpose::Consent, now);
     }
 
     /// When the last authenticated response on the selected pair arrived.
     pub fn last_consent_response(&self) -> Option<Instant> {
-        self.consent.as_ref().map(Consent::last_response)
+        self.active_consent().map(Consent::last_response)
     }
 }
 

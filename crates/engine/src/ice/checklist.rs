@@ -1,7 +1,7 @@
 //! The checklist (RFC 8445 §6.1.2–6.1.4): forming and pruning pairs, freezing by foundation,
 //! paced ordinary and triggered checks, retransmission, and regular nomination (§8.1.1).
 
-use super::agent::{IceAgent, MAX_PAIRS, NOMINATION_WAIT, TA};
+use super::agent::{IceAgent, IceCredentials, MAX_PAIRS, NOMINATION_WAIT, TA};
 use super::candidates::{CandidateKind, LocalCandidate, RemoteCandidate};
 use super::pair::{CandidatePair, PairState};
 use super::stun_check::{build_request, CheckParams};
@@ -139,11 +139,24 @@ impl IceAgent {
         }
     }
 
-    /// Send a Binding request on pair `key`.
+    /// Send a Binding request of the current generation on pair `key`.
     pub(crate) fn start_check(&mut self, key: PairKey, purpose: Purpose, now: Instant) {
         let Some(remote) = self.remote_creds.clone() else {
             return;
         };
+        let local = self.local_creds.clone();
+        self.send_check(key, purpose, now, &local, &remote);
+    }
+
+    /// Send a Binding request on pair `key` with the given credentials.
+    pub(crate) fn send_check(
+        &mut self,
+        key: PairKey,
+        purpose: Purpose,
+        now: Instant,
+        local: &IceCredentials,
+        remote: &IceCredentials,
+    ) {
         let priority = self
             .locals
             .iter()
@@ -151,8 +164,8 @@ impl IceAgent {
             .map_or(0, LocalCandidate::prflx_priority);
         let nominate = matches!(purpose, Purpose::Check { nominate: true });
         let params = CheckParams {
-            local: &self.local_creds,
-            remote: &remote,
+            local,
+            remote,
             priority,
             controlling: self.controlling,
             tie_breaker: self.tie_breaker,
@@ -169,7 +182,8 @@ impl IceAgent {
             .count();
         let rto = check_rto(TA, busy);
         let controlling = self.controlling;
-        let tx = Transaction::new(tid, key, purpose, controlling, data.clone(), now, rto);
+        let mut tx = Transaction::new(tid, key, purpose, controlling, data.clone(), now, rto);
+        tx.remote_pwd = remote.pwd.clone();
         self.transactions.push(tx);
         if nominate {
             self.nominating = true;
