@@ -87,6 +87,16 @@ impl IceAgent {
         if self.pair(key).is_none() && !self.pair_for_request(base, from, check.priority) {
             return;
         }
+        self.on_valid_request(key, &check, now);
+    }
+
+    /// Pair bookkeeping for an answered check: counters, triggered check, nomination.
+    fn on_valid_request(
+        &mut self,
+        key: (SocketAddr, SocketAddr),
+        check: &IncomingCheck,
+        now: Instant,
+    ) {
         let controlling = self.controlling;
         let Some(p) = self.pair_mut(key) else { return };
         p.requests_received += 1;
