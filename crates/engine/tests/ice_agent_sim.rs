@@ -240,3 +240,24 @@ fn restart_keeps_old_pair_until_new_one_is_nominated() {
         "new pair within 200 ms"
     );
 }
+
+#[test]
+fn mdns_candidate_is_skipped() {
+    let line =
+        "candidate:3 1 udp 2122260223 6b8a3c1e-1f3e-4cb0-b6d3-1d5c9f1c2a44.local 54321 typ host";
+    let c = polyrtc_engine::candidate::parse(line).unwrap();
+    let err = RemoteCandidate::from_sdp(&c).unwrap_err();
+    assert!(matches!(err, CandidateSkipped::Mdns(_)));
+    assert!(err.to_string().contains("mDNS"));
+    let mut a = IceAgent::new(creds("aaaa"), true, 1, Instant::now());
+    assert!(matches!(
+        a.add_remote_candidate_sdp(&c),
+        Err(CandidateSkipped::Mdns(_))
+    ));
+    assert_eq!(a.remote_candidates().count(), 0);
+    let ok =
+        polyrtc_engine::candidate::parse("candidate:1 1 UDP 2122260223 192.0.2.7 5000 typ host")
+            .unwrap();
+    a.add_remote_candidate_sdp(&ok).unwrap();
+    assert_eq!(a.remote_candidates().count(), 1);
+}

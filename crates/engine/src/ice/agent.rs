@@ -22,6 +22,9 @@ pub const MAX_PAIRS: usize = 100;
 /// pair the controlling agent nominates the best valid one anyway.
 pub const NOMINATION_WAIT: Duration = Duration::from_millis(500);
 
+/// How many finished transaction ids are remembered for late/duplicate responses.
+const FINISHED_MEMORY: usize = 64;
+
 /// ICE username fragment and password (RFC 8445 §5.3, RFC 8839 §5.4).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IceCredentials {
@@ -78,6 +81,9 @@ pub struct IceAgent {
     /// Triggered checks (§7.3.1.4) by pair key, with USE-CANDIDATE when nominating.
     pub(crate) triggered: VecDeque<((SocketAddr, SocketAddr), bool)>,
     pub(crate) transactions: Vec<Transaction>,
+    /// Ids of recently finished transactions: a duplicated or late response to one is still
+    /// ICE's (consumed, ignored), not something for the TURN client.
+    pub(crate) finished: VecDeque<polyrtc_stun::TransactionId>,
     pub(crate) last_check_at: Option<Instant>,
     pub(crate) first_valid_at: Option<Instant>,
     /// A USE-CANDIDATE check of ours is outstanding (controlling, regular nomination).
@@ -121,6 +127,7 @@ impl IceAgent {
             pairs: Vec::new(),
             triggered: VecDeque::new(),
             transactions: Vec::new(),
+            finished: VecDeque::new(),
             last_check_at: None,
             first_valid_at: None,
             nominating: false,
@@ -220,6 +227,15 @@ impl IceAgent {
         }
         self.update_waiting();
         Ok(())
+    }
+
+    /// A remote candidate straight from an SDP/trickle line: `.local` (mDNS), TCP and
+    /// non-RTP-component candidates are skipped with the reason.
+    pub fn add_remote_candidate_sdp(
+        &mut self,
+        c: &crate::candidate::Candidate,
+    ) -> Result<(), CandidateSkipped> {
+        self.add_remote_candidate(RemoteCandidate::from_sdp(c)?)
     }
 
     /// The peer signalled end-of-candidates (RFC 8838 §8.2): all pairs failing is now final.
@@ -371,6 +387,13 @@ impl IceAgent {
         self.pace_check(now);
         self.consent_tick(now);
         self.update_state(now);
+    }
+
+    pub(crate) fn remember_finished(&mut self, tid: polyrtc_stun::TransactionId) {
+        if self.finished.len() >= FINISHED_MEMORY {
+            self.finished.pop_front();
+        }
+        self.finished.push_back(tid);
     }
 
     pub(crate) fn random_u64(&mut self) -> u64 {

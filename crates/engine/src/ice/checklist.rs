@@ -220,6 +220,7 @@ impl IceAgent {
                 }
                 Expiry::TimedOut => {
                     let tx = self.transactions.remove(i);
+                    self.remember_finished(tx.tid);
                     self.on_timed_out(&tx);
                 }
             }

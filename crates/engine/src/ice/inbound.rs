@@ -205,7 +205,7 @@ impl IceAgent {
             .iter()
             .position(|t| t.tid == msg.transaction_id)
         else {
-            return false;
+            return self.finished.contains(&msg.transaction_id);
         };
         // §7.2.5.1 / RFC 8489 §9.1.4: responses are authenticated with the peer's password;
         // a 400/401 cannot be (the peer could not authenticate us) and fails the check.
@@ -217,6 +217,7 @@ impl IceAgent {
             return true;
         }
         let tx = self.transactions.remove(i);
+        self.remember_finished(tx.tid);
         // §7.2.5.2.1: the response must come from where the request went, to where it left.
         if tx.remote != from || tx.local_base != base {
             self.fail_check(&tx);

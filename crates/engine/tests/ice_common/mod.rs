@@ -96,6 +96,7 @@ pub struct Net {
     pub in_flight: Vec<(Instant, usize, Transmit)>,
     pub rng: ChaCha20Rng,
     pub loss_percent: u64,
+    pub duplicate_percent: u64,
     pub delay: Duration,
     pub jitter: Duration,
     pub blackhole: bool,
@@ -117,6 +118,7 @@ impl Net {
             in_flight: vec![],
             rng: ChaCha20Rng::seed_from_u64(seed),
             loss_percent: 0,
+            duplicate_percent: 0,
             delay: 10 * MS,
             jitter: Duration::ZERO,
             blackhole: false,
@@ -202,6 +204,9 @@ impl Net {
             0
         };
         let at = self.now + self.delay + Duration::from_millis(extra);
+        if self.rng.next_u64() % 100 < self.duplicate_percent {
+            self.in_flight.push((at + MS, to, t.clone()));
+        }
         self.in_flight.push((at, to, t));
     }
 
