@@ -265,3 +265,34 @@ fn same_foundation_pairs_start_frozen_and_thaw_on_success() {
         "§7.2.5.3.3 unfreezes"
     );
 }
+
+#[test]
+fn checklist_failure_recovers_when_the_peer_checks_late() {
+    let (mut a, t0) = agent(true, 1);
+    a.set_remote_credentials(IceCredentials {
+        ufrag: "remo".into(),
+        pwd: "remote-password-012345678".into(),
+    });
+    let silent: SocketAddr = "198.51.100.1:9".parse().unwrap();
+    let prio = candidate_priority(126, 65535, 1);
+    a.add_remote_candidate(RemoteCandidate::new(silent, CandidateKind::Host, prio, "s"))
+        .unwrap();
+    a.end_of_remote_candidates();
+    let mut now = t0;
+    while let Some(t) = a.poll_timeout() {
+        now = t;
+        a.handle_timeout(now);
+        while a.poll_transmit().is_some() {}
+    }
+    use polyrtc_engine::IceConnectionState as S;
+    assert_eq!(a.state(), S::Failed);
+    assert_eq!(now - t0, std::time::Duration::from_millis(18_500));
+    let req = request("loca:remo", Some(PWD), Some((ICE_CONTROLLED, 7)), false);
+    let resp = answer(&mut a, now, &req);
+    assert_eq!(Message::parse(&resp).unwrap().class, Class::Success);
+    assert_eq!(
+        a.state(),
+        S::Checking,
+        "a new peer-reflexive pair reopens checking"
+    );
+}

@@ -95,6 +95,7 @@ pub struct IceAgent {
     pub(crate) consent: Option<Consent>,
     pub(crate) previous: Option<PreviousGeneration>,
     pub(crate) end_of_remote: bool,
+    /// Consent was lost (RFC 7675): final until `restart`.
     pub(crate) failed: bool,
     pub(crate) closed: bool,
     pub(crate) state: IceConnectionState,
@@ -454,10 +455,10 @@ impl IceAgent {
         }
         let all_failed =
             !self.pairs.is_empty() && self.pairs.iter().all(|p| p.state == PairState::Failed);
-        if self.selected.is_none() && self.end_of_remote && all_failed {
-            self.failed = true;
-        }
-        let state = if self.failed {
+        // Checklist failure is not sticky: a late check from the peer (a new peer-reflexive
+        // pair) brings the agent back to checking, as in Chromium. Lost consent is final.
+        let checklist_failed = self.selected.is_none() && self.end_of_remote && all_failed;
+        let state = if self.failed || checklist_failed {
             IceConnectionState::Failed
         } else if self.selected.is_some() {
             match self.active_consent() {
