@@ -184,3 +184,115 @@ fn closed_agent_is_silent() {
     let r = RemoteCandidate::new(peer(), CandidateKind::Host, 1, "1");
     assert_eq!(a.add_remote_candidate(r), Err(CandidateSkipped::Closed));
 }
+
+#[test]
+fn server_reflexive_pairs_are_pruned_into_host_pairs() {
+    // RFC 8445 §6.1.2.4: a server-reflexive local pairs through its base, so with a host
+    // candidate on the same base it adds nothing; the higher-priority host pair stays.
+    let (mut a, _) = agent(true, 1);
+    let srflx = LocalCandidate::server_reflexive(
+        "203.0.113.5:40000".parse().unwrap(),
+        local(),
+        "203.0.113.1".parse().unwrap(),
+        65535,
+    );
+    a.add_local_candidate(srflx);
+    let prio = candidate_priority(126, 65535, 1);
+    a.add_remote_candidate(RemoteCandidate::new(
+        peer(),
+        CandidateKind::Host,
+        prio,
+        "r1",
+    ))
+    .unwrap();
+    let v6: SocketAddr = "[2001:db8::1]:9".parse().unwrap();
+    a.add_remote_candidate(RemoteCandidate::new(v6, CandidateKind::Host, prio, "r2"))
+        .unwrap();
+    let pairs: Vec<_> = a.pairs().collect();
+    assert_eq!(
+        pairs.len(),
+        1,
+        "one pair per (base, remote); no IPv4/IPv6 mix"
+    );
+    assert_eq!(pairs[0].local_kind, CandidateKind::Host);
+    assert_eq!(
+        pairs[0].priority,
+        pair_priority(LocalCandidate::host(local(), 65535).priority, prio, true)
+    );
+    assert_eq!(pairs[0].state, PairState::Waiting);
+    let dup = RemoteCandidate::new(peer(), CandidateKind::Host, prio, "r1");
+    assert_eq!(
+        a.add_remote_candidate(dup),
+        Err(CandidateSkipped::Duplicate)
+    );
+}
+
+#[test]
+fn same_foundation_pairs_start_frozen_and_thaw_on_success() {
+    // §6.1.2.6: of pairs sharing a foundation only the first waits.
+    let (mut a, now) = agent(true, 1);
+    a.set_remote_credentials(IceCredentials {
+        ufrag: "remo".into(),
+        pwd: "remote-password-012345678".into(),
+    });
+    let prio = candidate_priority(126, 65535, 1);
+    let r1: SocketAddr = "198.51.100.9:7000".parse().unwrap();
+    let r2: SocketAddr = "198.51.100.9:7001".parse().unwrap();
+    a.add_remote_candidate(RemoteCandidate::new(r1, CandidateKind::Host, prio, "same"))
+        .unwrap();
+    a.add_remote_candidate(RemoteCandidate::new(
+        r2,
+        CandidateKind::Host,
+        prio - 1,
+        "same",
+    ))
+    .unwrap();
+    let states: Vec<_> = a.pairs().map(|p| p.state).collect();
+    assert_eq!(states, vec![PairState::Waiting, PairState::Frozen]);
+    a.handle_timeout(now);
+    let req = a.poll_transmit().unwrap();
+    assert_eq!(req.to, r1);
+    let m = Message::parse(&req.data).unwrap();
+    let mut b = MessageBuilder::new(Class::Success, Method::BINDING, m.transaction_id);
+    b.xor_address(XOR_MAPPED_ADDRESS, local());
+    b.message_integrity(b"remote-password-012345678");
+    b.fingerprint();
+    assert!(a.handle_packet(now, local(), r1, &b.into_bytes()));
+    let states: Vec<_> = a.pairs().map(|p| p.state).collect();
+    assert_eq!(
+        states,
+        vec![PairState::Succeeded, PairState::Waiting],
+        "§7.2.5.3.3 unfreezes"
+    );
+}
+
+#[test]
+fn checklist_failure_recovers_when_the_peer_checks_late() {
+    let (mut a, t0) = agent(true, 1);
+    a.set_remote_credentials(IceCredentials {
+        ufrag: "remo".into(),
+        pwd: "remote-password-012345678".into(),
+    });
+    let silent: SocketAddr = "198.51.100.1:9".parse().unwrap();
+    let prio = candidate_priority(126, 65535, 1);
+    a.add_remote_candidate(RemoteCandidate::new(silent, CandidateKind::Host, prio, "s"))
+        .unwrap();
+    a.end_of_remote_candidates();
+    let mut now = t0;
+    while let Some(t) = a.poll_timeout() {
+        now = t;
+        a.handle_timeout(now);
+        while a.poll_transmit().is_some() {}
+    }
+    use polyrtc_engine::IceConnectionState as S;
+    assert_eq!(a.state(), S::Failed);
+    assert_eq!(now - t0, std::time::Duration::from_millis(18_500));
+    let req = request("loca:remo", Some(PWD), Some((ICE_CONTROLLED, 7)), false);
+    let resp = answer(&mut a, now, &req);
+    assert_eq!(Message::parse(&resp).unwrap().class, Class::Success);
+    assert_eq!(
+        a.state(),
+        S::Checking,
+        "a new peer-reflexive pair reopens checking"
+    );
+}

@@ -29,143 +29,184 @@ struct Outcome {
     elapsed: Duration,
 }
 
-fn run(ours_controlling: bool) -> Outcome {
-    let (so, st) = (socket(), socket());
-    let (ao, at) = (so.local_addr().unwrap(), st.local_addr().unwrap());
-    let start = Instant::now();
-    let our_creds = IceCredentials {
-        ufrag: "ours".into(),
-        pwd: "our-password-0123456789ab".into(),
-    };
-    let their_creds = is::IceCreds {
-        ufrag: "thrs".into(),
-        pass: "their-password-0123456789".into(),
-    };
+/// Our agent on one loopback socket, str0m's on another.
+struct Rig {
+    so: UdpSocket,
+    st: UdpSocket,
+    ao: SocketAddr,
+    at: SocketAddr,
+    ours: IceAgent,
+    theirs: is::IceAgent,
+    ours_selected: Option<(SocketAddr, SocketAddr)>,
+    theirs_nominated: Option<(SocketAddr, SocketAddr)>,
+    theirs_connected: bool,
+    ours_got: Vec<Vec<u8>>,
+    theirs_got: Vec<Vec<u8>>,
+}
 
-    let mut ours = IceAgent::new(
-        our_creds.clone(),
-        ours_controlling,
-        0x1234_5678_9abc_def0,
-        start,
-    );
-    ours.add_local_candidate(LocalCandidate::host(ao, 65535));
-    ours.set_remote_credentials(IceCredentials {
-        ufrag: their_creds.ufrag.clone(),
-        pwd: their_creds.pass.clone(),
-    });
+impl Rig {
+    fn new(ours_controlling: bool, start: Instant) -> Rig {
+        let (so, st) = (socket(), socket());
+        let (ao, at) = (so.local_addr().unwrap(), st.local_addr().unwrap());
+        let our_creds = IceCredentials {
+            ufrag: "ours".into(),
+            pwd: "our-password-0123456789ab".into(),
+        };
+        let their_creds = is::IceCreds {
+            ufrag: "thrs".into(),
+            pass: "their-password-0123456789".into(),
+        };
+        let mut ours = IceAgent::new(
+            our_creds.clone(),
+            ours_controlling,
+            0x1234_5678_9abc_def0,
+            start,
+        );
+        ours.add_local_candidate(LocalCandidate::host(ao, 65535));
+        ours.set_remote_credentials(IceCredentials {
+            ufrag: their_creds.ufrag.clone(),
+            pwd: their_creds.pass.clone(),
+        });
+        let mut theirs = is::IceAgent::new(their_creds);
+        theirs.set_controlling(!ours_controlling);
+        let their_host = is::Candidate::host(at, "udp").unwrap();
+        let their_prio = theirs.add_local_candidate(their_host).unwrap().prio();
+        theirs.set_remote_credentials(is::IceCreds {
+            ufrag: our_creds.ufrag.clone(),
+            pass: our_creds.pwd.clone(),
+        });
+        let mut our_cand = is::Candidate::host(ao, "udp").unwrap();
+        our_cand.set_ufrag(&our_creds.ufrag);
+        theirs.add_remote_candidate(our_cand);
+        let theirs_remote = RemoteCandidate::new(at, CandidateKind::Host, their_prio, "1");
+        ours.add_remote_candidate(theirs_remote).unwrap();
+        Rig {
+            so,
+            st,
+            ao,
+            at,
+            ours,
+            theirs,
+            ours_selected: None,
+            theirs_nominated: None,
+            theirs_connected: false,
+            ours_got: vec![],
+            theirs_got: vec![],
+        }
+    }
 
-    let mut theirs = is::IceAgent::new(their_creds);
-    theirs.set_controlling(!ours_controlling);
-    let their_host = is::Candidate::host(at, "udp").unwrap();
-    let their_prio = theirs.add_local_candidate(their_host).unwrap().prio();
-    theirs.set_remote_credentials(is::IceCreds {
-        ufrag: our_creds.ufrag.clone(),
-        pass: our_creds.pwd.clone(),
-    });
-    let mut our_cand = is::Candidate::host(ao, "udp").unwrap();
-    our_cand.set_ufrag(&our_creds.ufrag);
-    theirs.add_remote_candidate(our_cand);
-    ours.add_remote_candidate(RemoteCandidate::new(
-        at,
-        CandidateKind::Host,
-        their_prio,
-        "1",
-    ))
-    .unwrap();
-
-    let mut ours_selected = None;
-    let mut theirs_nominated = None;
-    let mut theirs_connected = false;
-    let (mut ours_got, mut theirs_got) = (vec![], vec![]);
-    let mut sent_app = false;
-    let mut buf = [0u8; 2048];
-    while start.elapsed() < Duration::from_secs(15) {
-        let now = Instant::now();
-        if ours.poll_timeout().is_some_and(|t| t <= now) {
-            ours.handle_timeout(now);
+    /// Timers, transmits and events of both agents.
+    fn drive(&mut self, now: Instant) {
+        if self.ours.poll_timeout().is_some_and(|t| t <= now) {
+            self.ours.handle_timeout(now);
         }
         // str0m's agent wants a first handle_timeout before its poll_timeout says anything.
-        if theirs.poll_timeout().is_none_or(|t| t <= now) {
-            theirs.handle_timeout(now);
+        if self.theirs.poll_timeout().is_none_or(|t| t <= now) {
+            self.theirs.handle_timeout(now);
         }
-        while let Some(t) = ours.poll_transmit() {
-            assert_eq!(t.from, ao);
+        while let Some(t) = self.ours.poll_transmit() {
+            assert_eq!(t.from, self.ao);
             debug("ours->", &t.data);
-            so.send_to(&t.data, t.to).unwrap();
+            self.so.send_to(&t.data, t.to).unwrap();
         }
-        while let Some(t) = theirs.poll_transmit() {
+        while let Some(t) = self.theirs.poll_transmit() {
             debug("theirs->", &t.contents);
-            st.send_to(&t.contents, t.destination).unwrap();
+            self.st.send_to(&t.contents, t.destination).unwrap();
         }
-        while let Some(e) = ours.poll_event() {
+        while let Some(e) = self.ours.poll_event() {
             if let IceEvent::SelectedPair { local, remote } = e {
-                ours_selected = Some((local, remote));
+                self.ours_selected = Some((local, remote));
             }
         }
-        while let Some(e) = theirs.poll_event() {
+        while let Some(e) = self.theirs.poll_event() {
             match e {
                 is::IceAgentEvent::NominatedSend {
                     source,
                     destination,
                     ..
-                } => theirs_nominated = Some((source, destination)),
+                } => self.theirs_nominated = Some((source, destination)),
                 is::IceAgentEvent::IceConnectionStateChange(s) => {
-                    theirs_connected = s.is_connected()
+                    self.theirs_connected = s.is_connected()
                 }
                 _ => {}
             }
         }
-        while let Ok((n, from)) = so.recv_from(&mut buf) {
+    }
+
+    /// Read both sockets; STUN goes to the agents, the rest is application data.
+    fn receive(&mut self) {
+        let mut buf = [0u8; 2048];
+        while let Ok((n, from)) = self.so.recv_from(&mut buf) {
             let data = &buf[..n];
             if classify(data[0]) == PacketKind::Stun {
-                assert!(
-                    ours.handle_packet(Instant::now(), ao, from, data),
-                    "our ICE consumes its STUN"
-                );
+                let consumed = self.ours.handle_packet(Instant::now(), self.ao, from, data);
+                assert!(consumed, "our ICE consumes its STUN");
             } else {
-                ours_got.push(data.to_vec());
+                self.ours_got.push(data.to_vec());
             }
         }
-        while let Ok((n, from)) = st.recv_from(&mut buf) {
+        while let Ok((n, from)) = self.st.recv_from(&mut buf) {
             let data = &buf[..n];
             match is::stun::StunMessage::parse(data) {
                 Ok(message) => {
                     let packet = is::stun::StunPacket {
                         proto: is::Protocol::Udp,
                         source: from,
-                        destination: at,
+                        destination: self.at,
                         message,
                     };
-                    theirs.handle_packet(Instant::now(), packet);
+                    self.theirs.handle_packet(Instant::now(), packet);
                 }
-                Err(_) => theirs_got.push(data.to_vec()),
+                Err(_) => self.theirs_got.push(data.to_vec()),
             }
         }
-        if let (Some(o), Some(t), false) = (ours_selected, theirs_nominated, sent_app) {
-            if ours.state() == IceConnectionState::Connected {
-                for i in 0..APP_DATAGRAMS {
-                    // An RTP-looking first byte (RFC 7983: 128..=191) and a DTLS-looking one.
-                    let data = [0x80, i as u8, b'o', b'u', b'r', b's'];
-                    so.send_to(&data, o.1).unwrap();
-                    ours.note_data_sent(o.0, o.1, data.len(), now);
-                    st.send_to(&[23, 254, 253, i as u8], t.1).unwrap();
-                }
-                sent_app = true;
-            }
+    }
+
+    /// Application datagrams both ways over the selected pair: RTP-looking from us
+    /// (RFC 7983: 128..=191), DTLS-looking from them (20..=63).
+    fn send_app(&mut self, now: Instant) -> bool {
+        let (Some(o), Some(t)) = (self.ours_selected, self.theirs_nominated) else {
+            return false;
+        };
+        if self.ours.state() != IceConnectionState::Connected {
+            return false;
         }
-        if ours_got.len() == APP_DATAGRAMS && theirs_got.len() == APP_DATAGRAMS {
+        for i in 0..APP_DATAGRAMS {
+            let data = [0x80, i as u8, b'o', b'u', b'r', b's'];
+            self.so.send_to(&data, o.1).unwrap();
+            self.ours.note_data_sent(o.0, o.1, data.len(), now);
+            self.st.send_to(&[23, 254, 253, i as u8], t.1).unwrap();
+        }
+        true
+    }
+}
+
+fn run(ours_controlling: bool) -> Outcome {
+    let start = Instant::now();
+    let mut rig = Rig::new(ours_controlling, start);
+    let mut sent_app = false;
+    while start.elapsed() < Duration::from_secs(15) {
+        rig.drive(Instant::now());
+        rig.receive();
+        if !sent_app {
+            sent_app = rig.send_app(Instant::now());
+        }
+        if rig.ours_got.len() == APP_DATAGRAMS && rig.theirs_got.len() == APP_DATAGRAMS {
             break;
         }
         std::thread::sleep(Duration::from_millis(2));
     }
+    let (ao, at) = (rig.ao, rig.at);
+    let sent = rig.ours.pairs().next().map_or(0, |p| p.packets_sent);
+    assert_eq!(sent, APP_DATAGRAMS as u64, "data accounting on the pair");
     Outcome {
-        ours_selected: ours_selected.expect("our agent selected a pair"),
-        theirs_nominated: theirs_nominated.expect("str0m nominated a pair"),
-        ours_got,
-        theirs_got,
-        theirs_connected,
-        ours_controlling: ours.controlling(),
-        theirs_controlling: theirs.controlling(),
+        ours_selected: rig.ours_selected.expect("our agent selected a pair"),
+        theirs_nominated: rig.theirs_nominated.expect("str0m nominated a pair"),
+        ours_got: rig.ours_got,
+        theirs_got: rig.theirs_got,
+        theirs_connected: rig.theirs_connected,
+        ours_controlling: rig.ours.controlling(),
+        theirs_controlling: rig.theirs.controlling(),
         elapsed: start.elapsed(),
     }
     .check(ao, at)

@@ -6,7 +6,7 @@
 use super::candidates::{CandidateSkipped, LocalCandidate, RemoteCandidate};
 use super::consent::Consent;
 use super::pair::{CandidatePair, PairState};
-use super::transaction::Transaction;
+use super::transaction::{Purpose, Transaction};
 use crate::api::IceConnectionState;
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
@@ -21,6 +21,9 @@ pub const MAX_PAIRS: usize = 100;
 /// Regular nomination (§8.1.1) waits for better pairs; after this long since the first valid
 /// pair the controlling agent nominates the best valid one anyway.
 pub const NOMINATION_WAIT: Duration = Duration::from_millis(500);
+
+/// How many finished transaction ids are remembered for late/duplicate responses.
+const FINISHED_MEMORY: usize = 64;
 
 /// ICE username fragment and password (RFC 8445 §5.3, RFC 8839 §5.4).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,6 +56,16 @@ pub enum IceEvent {
     RoleChanged { controlling: bool },
 }
 
+/// The selected pair of the generation before an ICE restart: it carries data, and keeps
+/// its consent with the old credentials, until the new generation selects a pair (§9).
+#[derive(Debug)]
+pub(crate) struct PreviousGeneration {
+    pub local: IceCredentials,
+    pub remote: IceCredentials,
+    pub key: (SocketAddr, SocketAddr),
+    pub consent: Consent,
+}
+
 /// A full ICE agent.
 #[derive(Debug)]
 pub struct IceAgent {
@@ -68,6 +81,9 @@ pub struct IceAgent {
     /// Triggered checks (§7.3.1.4) by pair key, with USE-CANDIDATE when nominating.
     pub(crate) triggered: VecDeque<((SocketAddr, SocketAddr), bool)>,
     pub(crate) transactions: Vec<Transaction>,
+    /// Ids of recently finished transactions: a duplicated or late response to one is still
+    /// ICE's (consumed, ignored), not something for the TURN client.
+    pub(crate) finished: VecDeque<polyrtc_stun::TransactionId>,
     pub(crate) last_check_at: Option<Instant>,
     pub(crate) first_valid_at: Option<Instant>,
     /// A USE-CANDIDATE check of ours is outstanding (controlling, regular nomination).
@@ -77,7 +93,9 @@ pub struct IceAgent {
     pub(crate) selected: Option<(SocketAddr, SocketAddr)>,
     /// None while no pair is selected, or after a restart until the new generation selects.
     pub(crate) consent: Option<Consent>,
+    pub(crate) previous: Option<PreviousGeneration>,
     pub(crate) end_of_remote: bool,
+    /// Consent was lost (RFC 7675): final until `restart`.
     pub(crate) failed: bool,
     pub(crate) closed: bool,
     pub(crate) state: IceConnectionState,
@@ -110,12 +128,14 @@ impl IceAgent {
             pairs: Vec::new(),
             triggered: VecDeque::new(),
             transactions: Vec::new(),
+            finished: VecDeque::new(),
             last_check_at: None,
             first_valid_at: None,
             nominating: false,
             generation_selected: false,
             selected: None,
             consent: None,
+            previous: None,
             end_of_remote: false,
             failed: false,
             closed: false,
@@ -210,6 +230,15 @@ impl IceAgent {
         Ok(())
     }
 
+    /// A remote candidate straight from an SDP/trickle line: `.local` (mDNS), TCP and
+    /// non-RTP-component candidates are skipped with the reason.
+    pub fn add_remote_candidate_sdp(
+        &mut self,
+        c: &crate::candidate::Candidate,
+    ) -> Result<(), CandidateSkipped> {
+        self.add_remote_candidate(RemoteCandidate::from_sdp(c)?)
+    }
+
     /// The peer signalled end-of-candidates (RFC 8838 §8.2): all pairs failing is now final.
     pub fn end_of_remote_candidates(&mut self) {
         self.end_of_remote = true;
@@ -240,8 +269,22 @@ impl IceAgent {
             return;
         }
         self.last_now = now;
-        self.local_creds = local;
-        self.remote_creds = None;
+        let old_local = std::mem::replace(&mut self.local_creds, local);
+        let old_remote = self.remote_creds.take();
+        // A second restart before the new generation selected keeps the older pair's state.
+        if self.generation_selected || self.previous.is_none() {
+            self.previous = match (self.selected, old_remote, self.consent.take()) {
+                (Some(key), Some(remote), Some(consent)) if !self.failed => {
+                    Some(PreviousGeneration {
+                        local: old_local,
+                        remote,
+                        key,
+                        consent,
+                    })
+                }
+                _ => None,
+            };
+        }
         self.clear_generation();
         self.update_state(now);
     }
@@ -266,6 +309,7 @@ impl IceAgent {
         self.closed = true;
         self.clear_generation();
         self.selected = None;
+        self.previous = None;
         self.transmits.clear();
         self.set_state(IceConnectionState::Closed);
     }
@@ -320,13 +364,14 @@ impl IceAgent {
         if self.has_pending_check() {
             at(self.last_check_at.map_or(self.last_now, |c| c + TA));
         }
-        if let Some(c) = &self.consent {
+        if let Some(c) = self.active_consent() {
             if !self.failed {
                 at(c.deadline(self.last_now));
             }
         }
         if let Some(first) = self.first_valid_at {
-            if self.controlling && !self.generation_selected && !self.nominating {
+            let valid = self.pairs.iter().any(|p| p.state == PairState::Succeeded);
+            if self.controlling && !self.generation_selected && !self.nominating && valid {
                 at(first + NOMINATION_WAIT);
             }
         }
@@ -343,6 +388,13 @@ impl IceAgent {
         self.pace_check(now);
         self.consent_tick(now);
         self.update_state(now);
+    }
+
+    pub(crate) fn remember_finished(&mut self, tid: polyrtc_stun::TransactionId) {
+        if self.finished.len() >= FINISHED_MEMORY {
+            self.finished.pop_front();
+        }
+        self.finished.push_back(tid);
     }
 
     pub(crate) fn random_u64(&mut self) -> u64 {
@@ -391,24 +443,25 @@ impl IceAgent {
         if self.closed {
             return;
         }
-        if let Some(c) = &self.consent {
+        if let Some(c) = self.active_consent() {
             if c.expired(now) {
                 // RFC 7675 §5.1: consent lost; stop sending on the pair.
                 self.failed = true;
                 self.consent = None;
+                self.previous = None;
                 self.transactions.clear();
                 self.triggered.clear();
             }
         }
         let all_failed =
             !self.pairs.is_empty() && self.pairs.iter().all(|p| p.state == PairState::Failed);
-        if self.selected.is_none() && self.end_of_remote && all_failed {
-            self.failed = true;
-        }
-        let state = if self.failed {
+        // Checklist failure is not sticky: a late check from the peer (a new peer-reflexive
+        // pair) brings the agent back to checking, as in Chromium. Lost consent is final.
+        let checklist_failed = self.selected.is_none() && self.end_of_remote && all_failed;
+        let state = if self.failed || checklist_failed {
             IceConnectionState::Failed
         } else if self.selected.is_some() {
-            match &self.consent {
+            match self.active_consent() {
                 Some(c) if c.disconnected(now) => IceConnectionState::Disconnected,
                 _ => IceConnectionState::Connected,
             }
@@ -424,6 +477,7 @@ impl IceAgent {
     /// Select the pair `key` (nominated) and start consent on it.
     pub(crate) fn select(&mut self, key: (SocketAddr, SocketAddr), now: Instant) {
         self.generation_selected = true;
+        self.previous = None;
         let random = self.random_u64();
         if self.consent.is_none() || self.selected != Some(key) {
             self.consent = Some(Consent::start(now, random));
@@ -437,8 +491,30 @@ impl IceAgent {
         }
     }
 
+    /// Consent of the pair data uses: this generation's, or during a restart the old one's.
+    pub(crate) fn active_consent(&self) -> Option<&Consent> {
+        self.consent
+            .as_ref()
+            .or(self.previous.as_ref().map(|p| &p.consent))
+    }
+
+    /// During a restart, consent checks on the old pair use the old credentials.
+    fn previous_consent_tick(&mut self, now: Instant) {
+        let random = self.random_u64();
+        let Some(prev) = self.previous.as_mut() else {
+            return;
+        };
+        if self.failed || !prev.consent.due(now) {
+            return;
+        }
+        prev.consent.on_sent(now, random);
+        let (key, local, remote) = (prev.key, prev.local.clone(), prev.remote.clone());
+        self.send_check(key, Purpose::Consent, now, &local, &remote);
+    }
+
     /// Send a consent check on the selected pair when due (RFC 7675 §5.1).
     fn consent_tick(&mut self, now: Instant) {
+        self.previous_consent_tick(now);
         let (Some(key), Some(c)) = (self.selected, &self.consent) else {
             return;
         };
@@ -449,12 +525,12 @@ impl IceAgent {
         if let Some(c) = &mut self.consent {
             c.on_sent(now, random);
         }
-        self.start_check(key, super::transaction::Purpose::Consent, now);
+        self.start_check(key, Purpose::Consent, now);
     }
 
     /// When the last authenticated response on the selected pair arrived.
     pub fn last_consent_response(&self) -> Option<Instant> {
-        self.consent.as_ref().map(Consent::last_response)
+        self.active_consent().map(Consent::last_response)
     }
 }
 

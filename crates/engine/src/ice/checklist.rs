@@ -1,7 +1,7 @@
 //! The checklist (RFC 8445 §6.1.2–6.1.4): forming and pruning pairs, freezing by foundation,
 //! paced ordinary and triggered checks, retransmission, and regular nomination (§8.1.1).
 
-use super::agent::{IceAgent, MAX_PAIRS, NOMINATION_WAIT, TA};
+use super::agent::{IceAgent, IceCredentials, MAX_PAIRS, NOMINATION_WAIT, TA};
 use super::candidates::{CandidateKind, LocalCandidate, RemoteCandidate};
 use super::pair::{CandidatePair, PairState};
 use super::stun_check::{build_request, CheckParams};
@@ -67,17 +67,19 @@ impl IceAgent {
         if self.remote_creds.is_none() || self.failed || self.closed {
             return false;
         }
+        // §8.1.2: once this generation has its nominated pair, only triggered checks run.
         !self.triggered.is_empty()
-            || self.pairs.iter().any(|p| match p.state {
-                PairState::Waiting => true,
-                // §6.1.4.2: a frozen pair is startable only if its foundation has nothing
-                // waiting or in progress; otherwise it waits for that check to finish.
-                PairState::Frozen => !self.pairs.iter().any(|q| {
-                    q.foundation == p.foundation
-                        && matches!(q.state, PairState::Waiting | PairState::InProgress)
-                }),
-                _ => false,
-            })
+            || !self.generation_selected
+                && self.pairs.iter().any(|p| match p.state {
+                    PairState::Waiting => true,
+                    // §6.1.4.2: a frozen pair is startable only if its foundation has nothing
+                    // waiting or in progress; otherwise it waits for that check to finish.
+                    PairState::Frozen => !self.pairs.iter().any(|q| {
+                        q.foundation == p.foundation
+                            && matches!(q.state, PairState::Waiting | PairState::InProgress)
+                    }),
+                    _ => false,
+                })
     }
 
     /// One check per Ta (§6.1.4.2): the triggered queue first, then the highest-priority
@@ -92,6 +94,9 @@ impl IceAgent {
         if let Some((key, nominate)) = self.next_triggered() {
             self.start_check(key, Purpose::Check { nominate }, now);
             self.last_check_at = Some(now);
+            return;
+        }
+        if self.generation_selected {
             return;
         }
         if !self.pairs.iter().any(|p| p.state == PairState::Waiting) {
@@ -134,11 +139,24 @@ impl IceAgent {
         }
     }
 
-    /// Send a Binding request on pair `key`.
+    /// Send a Binding request of the current generation on pair `key`.
     pub(crate) fn start_check(&mut self, key: PairKey, purpose: Purpose, now: Instant) {
         let Some(remote) = self.remote_creds.clone() else {
             return;
         };
+        let local = self.local_creds.clone();
+        self.send_check(key, purpose, now, &local, &remote);
+    }
+
+    /// Send a Binding request on pair `key` with the given credentials.
+    pub(crate) fn send_check(
+        &mut self,
+        key: PairKey,
+        purpose: Purpose,
+        now: Instant,
+        local: &IceCredentials,
+        remote: &IceCredentials,
+    ) {
         let priority = self
             .locals
             .iter()
@@ -146,8 +164,8 @@ impl IceAgent {
             .map_or(0, LocalCandidate::prflx_priority);
         let nominate = matches!(purpose, Purpose::Check { nominate: true });
         let params = CheckParams {
-            local: &self.local_creds,
-            remote: &remote,
+            local,
+            remote,
             priority,
             controlling: self.controlling,
             tie_breaker: self.tie_breaker,
@@ -164,7 +182,8 @@ impl IceAgent {
             .count();
         let rto = check_rto(TA, busy);
         let controlling = self.controlling;
-        let tx = Transaction::new(tid, key, purpose, controlling, data.clone(), now, rto);
+        let mut tx = Transaction::new(tid, key, purpose, controlling, data.clone(), now, rto);
+        tx.remote_pwd = remote.pwd.clone();
         self.transactions.push(tx);
         if nominate {
             self.nominating = true;
@@ -201,6 +220,7 @@ impl IceAgent {
                 }
                 Expiry::TimedOut => {
                     let tx = self.transactions.remove(i);
+                    self.remember_finished(tx.tid);
                     self.on_timed_out(&tx);
                 }
             }

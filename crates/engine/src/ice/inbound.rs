@@ -54,6 +54,9 @@ impl IceAgent {
         msg: &Message<'_>,
     ) {
         let tid = msg.transaction_id;
+        if self.answer_previous_generation(base, from, msg) {
+            return;
+        }
         let check = match validate_request(msg, &self.local_creds) {
             Ok(c) => c,
             Err(code) => {
@@ -81,9 +84,19 @@ impl IceAgent {
         let data = build_success(tid, from, &self.local_creds.pwd);
         self.transmit(base, from, data);
         let key = (base, from);
-        if self.pair(key).is_none() && !self.pair_for_request(now, base, from, check.priority) {
+        if self.pair(key).is_none() && !self.pair_for_request(base, from, check.priority) {
             return;
         }
+        self.on_valid_request(key, &check, now);
+    }
+
+    /// Pair bookkeeping for an answered check: counters, triggered check, nomination.
+    fn on_valid_request(
+        &mut self,
+        key: (SocketAddr, SocketAddr),
+        check: &IncomingCheck,
+        now: Instant,
+    ) {
         let controlling = self.controlling;
         let Some(p) = self.pair_mut(key) else { return };
         p.requests_received += 1;
@@ -106,6 +119,29 @@ impl IceAgent {
         if nominate_now {
             self.nominate_controlled(key, now);
         }
+    }
+
+    /// During a restart the peer may still check the old pair with the old credentials
+    /// (Chromium keeps its old connection until the new one is selected): answer those so the
+    /// old pair keeps its consent, without touching the new checklist.
+    fn answer_previous_generation(
+        &mut self,
+        base: SocketAddr,
+        from: SocketAddr,
+        msg: &Message<'_>,
+    ) -> bool {
+        let Some(prev) = &self.previous else {
+            return false;
+        };
+        let Ok(check) = validate_request(msg, &prev.local) else {
+            return false;
+        };
+        if check.remote_ufrag != prev.remote.ufrag {
+            return false;
+        }
+        let data = build_success(msg.transaction_id, from, &prev.local.pwd);
+        self.transmit(base, from, data);
+        true
     }
 
     /// §7.3.1.1: decide a role conflict; true means answer 487.
@@ -131,13 +167,7 @@ impl IceAgent {
     /// A check from an address without a pair: learn the peer-reflexive remote (§7.3.1.3)
     /// and pair it with our candidate on that base (§7.3.1.4). False if no local candidate
     /// has that base.
-    fn pair_for_request(
-        &mut self,
-        _now: Instant,
-        base: SocketAddr,
-        from: SocketAddr,
-        priority: u32,
-    ) -> bool {
+    fn pair_for_request(&mut self, base: SocketAddr, from: SocketAddr, priority: u32) -> bool {
         let local: Option<LocalCandidate> = self
             .locals
             .iter()
@@ -175,20 +205,19 @@ impl IceAgent {
             .iter()
             .position(|t| t.tid == msg.transaction_id)
         else {
-            return false;
+            return self.finished.contains(&msg.transaction_id);
         };
         // §7.2.5.1 / RFC 8489 §9.1.4: responses are authenticated with the peer's password;
         // a 400/401 cannot be (the peer could not authenticate us) and fails the check.
-        let authentic = match &self.remote_creds {
-            Some(rc) => msg.verify_integrity(rc.pwd.as_bytes()) == Some(true),
-            None => false,
-        };
+        let tx_pwd = self.transactions.get(i).map(|t| t.remote_pwd.as_bytes());
+        let authentic = tx_pwd.is_some_and(|pwd| msg.verify_integrity(pwd) == Some(true));
         let unauthenticated_error =
             msg.class == Class::Error && matches!(msg.error_code(), Some((400 | 401, _)));
         if !authentic && !unauthenticated_error {
             return true;
         }
         let tx = self.transactions.remove(i);
+        self.remember_finished(tx.tid);
         // §7.2.5.2.1: the response must come from where the request went, to where it left.
         if tx.remote != from || tx.local_base != base {
             self.fail_check(&tx);
@@ -206,6 +235,16 @@ impl IceAgent {
         let mapped = msg.xor_address(XOR_MAPPED_ADDRESS).ok().flatten();
         let key = tx.pair();
         let known_local = mapped.is_some_and(|m| self.locals.iter().any(|l| l.addr == m));
+        // RFC 7675: an authenticated response on the pair data uses renews consent (the
+        // pair may belong to the previous generation during a restart).
+        if self.selected == Some(key) {
+            if let Some(c) = &mut self.consent {
+                c.on_response(now);
+            }
+            if let Some(prev) = self.previous.as_mut().filter(|p| p.key == key) {
+                prev.consent.on_response(now);
+            }
+        }
         let Some(p) = self.pair_mut(key) else { return };
         p.state = PairState::Succeeded;
         p.responses_received += 1;
@@ -226,11 +265,6 @@ impl IceAgent {
         let nominate_on_success = p.nominate_on_success;
         self.first_valid_at.get_or_insert(now);
         self.unfreeze_foundation(&foundation);
-        if self.selected == Some(key) {
-            if let Some(c) = &mut self.consent {
-                c.on_response(now);
-            }
-        }
         match tx.purpose {
             Purpose::Check { nominate: true } => {
                 self.nominating = false;

@@ -1,6 +1,21 @@
 //! ICE: the sans-IO agent (RFC 8445, consent RFC 7675, demux RFC 7983) in the submodules,
 //! and the object-model parts without a network here: remote candidates from
 //! addIceCandidate (webrtc-pc §4.4.1.6) and gathering state/events (§4.3.2).
+//!
+//! Wiring the agent (one per PeerConnection under BUNDLE):
+//! - `IceAgent::new(creds, controlling = offerer, tie_breaker from the RNG, now)`, then
+//!   `set_rng_seed` with bytes from the connection's RNG; `set_remote_lite(true)` for
+//!   `a=ice-lite` remotes.
+//! - Local candidates: `LocalCandidate::relayed(relayed_addr, server_ip, proto, pref)` for
+//!   the TURN allocation; its `base` is the relayed address, so a `Transmit { from, .. }` whose
+//!   `from` is a relayed address goes out through the TURN client (Send/ChannelData), and a
+//!   datagram the TURN client unwraps is fed as `handle_packet(now, relayed_addr, peer, data)`.
+//! - Every datagram: `demux::classify` it (RFC 7983); STUN goes to `handle_packet` first (false
+//!   means not ICE's: a TURN response), DTLS/RTP go on along `selected_pair()`, with
+//!   `note_data_sent/received` for stats.
+//! - Drive with `poll_transmit` / `poll_event` / `poll_timeout` / `handle_timeout`.
+//!   `IceEvent::StateChanged` maps to `iceConnectionState` (Chromium's states; never
+//!   `completed`), `SelectedPair` re-targets DTLS.
 
 mod agent;
 mod candidates;

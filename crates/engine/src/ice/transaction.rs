@@ -32,6 +32,9 @@ pub(crate) struct Transaction {
     /// stale (RFC 8445 §7.2.5.1 applies to the role the request claimed).
     pub controlling: bool,
     pub data: Vec<u8>,
+    /// The peer password that authenticates the response (RFC 8445 §7.2.5.1); kept per
+    /// transaction because a restart changes it while old-generation checks are in flight.
+    pub remote_pwd: String,
     pub first_sent: Instant,
     pub transmissions: u32,
     pub rto: Duration,
@@ -62,6 +65,7 @@ impl Transaction {
             purpose,
             controlling,
             data,
+            remote_pwd: String::new(),
             first_sent: now,
             transmissions: 1,
             rto,
