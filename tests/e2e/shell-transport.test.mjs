@@ -2,8 +2,9 @@
 // `__TestTransport` export: TURN over WebSocket against polyrtc-relay (Binding round trips,
 // per-turn batching into one frame, close, a dead port) and over WebTransport against
 // tests/e2e/wt-echo (a test server answering Binding requests like the relay's WebTransport
-// listener; datagrams and the oversize-message stream). Also the engine timer (src/timer.rs) and
-// the handle's waker. Loopback only: run inside scripts/netns.sh.
+// listener; datagrams and the oversize-message stream), and against polyrtc-relay's own
+// WebTransport listener when POLYRTC_WT_RELAY_BIN names a relay binary that has one. Also the
+// engine timer (src/timer.rs) and the handle's waker. Loopback only: run inside scripts/netns.sh.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
@@ -11,7 +12,9 @@ import path from "node:path";
 import readline from "node:readline";
 import { REPO_ROOT, startServer, launchBrowser } from "./harness.mjs";
 
-let relay, echo, echoInfo, server, browser, page, wsPort;
+let relay, echo, wtRelay, server, browser, page, wsPort;
+/** WebTransport servers under test: { name, url, hashesUrl }. */
+const wtTargets = [];
 const pageErrors = [];
 
 function build(args, targetDir) {
@@ -74,9 +77,43 @@ async function metric(name) {
   );
 }
 
+/**
+ * polyrtc-relay with a WebTransport listener (branch relay-sec) when POLYRTC_WT_RELAY_BIN names
+ * its binary: its self-signed certificate's hashes come from `GET /webtransport`.
+ */
+async function startWtRelay(bin) {
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  wtRelay = spawn(
+    bin,
+    ["--ws-listen", `127.0.0.1:${port}`, "--wt-listen", `127.0.0.1:${port + 1}`].concat([
+      "--relay-ip",
+      "127.0.0.1",
+      "--user",
+      "alice:wonderland",
+      "--log",
+      "warn",
+    ]),
+    { stdio: ["ignore", "inherit", "inherit"] },
+  );
+  const hashesUrl = `http://127.0.0.1:${port}/webtransport`;
+  for (let i = 0; ; i++) {
+    try {
+      const res = await fetch(hashesUrl);
+      if (res.ok) return { name: "polyrtc-relay", ...(await res.json()), hashesUrl };
+    } catch {
+      // not listening yet
+    }
+    if (i > 100) throw new Error("polyrtc-relay (WebTransport) did not start");
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 before(async () => {
   await startRelay();
-  echoInfo = await startEcho();
+  wtTargets.push({ name: "wt-echo", ...(await startEcho()) });
+  if (process.env.POLYRTC_WT_RELAY_BIN) {
+    wtTargets.push(await startWtRelay(process.env.POLYRTC_WT_RELAY_BIN));
+  }
   server = await startServer();
   browser = await launchBrowser();
   page = await browser.context.newPage();
@@ -94,6 +131,7 @@ after(async () => {
   await server?.close();
   relay?.kill("SIGTERM");
   echo?.kill("SIGTERM");
+  wtRelay?.kill("SIGTERM");
 });
 
 test("WebSocket: a Binding request queued while connecting is answered with XOR-MAPPED-ADDRESS", async () => {
@@ -208,7 +246,11 @@ test("WebSocket: a dead port gives state failed with a reason, and the instance 
   assert.ok(r.sameInstance);
 });
 
-test("WebTransport: datagram and oversize-stream Binding round trips (hashes from the JSON URL)", async () => {
+test("WebTransport: datagram and oversize-stream Binding round trips (hashes from the JSON URL)", async (t) => {
+  for (const target of wtTargets) await t.test(target.name, () => wtRoundTrips(target));
+});
+
+async function wtRoundTrips(target) {
   const r = await page.evaluate(async (info) => {
     const endpoint = await T.resolveRelayEndpoint({
       url: "https://unused.invalid/turn",
@@ -242,8 +284,8 @@ test("WebTransport: datagram and oversize-stream Binding round trips (hashes fro
     t.close();
     out.closed = { state: t.state, reason: t.reason };
     return out;
-  }, echoInfo);
-  assert.deepEqual(r.endpoint, { url: echoInfo.url, hashes: 1 });
+  }, target);
+  assert.deepEqual(r.endpoint, { url: target.url, hashes: 1 });
   assert.ok(r.opened, JSON.stringify(r));
   assert.equal(r.datagramWrites, 8, "one datagram per small message");
   assert.equal(r.chunksAfterSmall, 8, "one input chunk per datagram");
@@ -262,9 +304,13 @@ test("WebTransport: datagram and oversize-stream Binding round trips (hashes fro
     r.big,
   );
   assert.deepEqual(r.closed, { state: "closed", reason: "closed by polyrtc" });
+}
+
+test("WebTransport: a wrong certificate hash or a malformed one fails cleanly", async (t) => {
+  for (const target of wtTargets) await t.test(target.name, () => wtBadHashes(target));
 });
 
-test("WebTransport: a wrong certificate hash or a malformed one fails cleanly", async () => {
+async function wtBadHashes(target) {
   const r = await page.evaluate(async (info) => {
     const wrong = await T.open(info.url, { serverCertificateHashes: ["00".repeat(32)] });
     await wrong.until(() => wrong.t.state !== "connecting", 10000);
@@ -275,11 +321,11 @@ test("WebTransport: a wrong certificate hash or a malformed one fails cleanly", 
       malformed = String(e);
     }
     return { state: wrong.t.state, reason: wrong.t.reason, malformed };
-  }, echoInfo);
+  }, target);
   assert.equal(r.state, "failed");
   assert.match(r.reason, /WebTransport session failed/);
   assert.match(r.malformed, /certificate hash "abcd"/);
-});
+}
 
 test("engine timer: one setTimeout per distinct deadline, fires once, disarms", async () => {
   const r = await page.evaluate(async () => {
