@@ -27,7 +27,10 @@ fn base64(bytes: &[u8]) -> String {
     const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::new();
     for c in bytes.chunks(3) {
-        let n = c.iter().enumerate().fold(0u32, |n, (i, b)| n | (*b as u32) << (16 - 8 * i));
+        let n = c
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | (*b as u32) << (16 - 8 * i));
         for i in 0..4 {
             if i <= c.len() {
                 out.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);
@@ -80,7 +83,9 @@ async fn serve_http(listener: tokio::net::TcpListener, json: String) {
 
 async fn session(incoming: IncomingSession) {
     let Ok(request) = incoming.await else { return };
-    let Ok(conn) = request.accept().await else { return };
+    let Ok(conn) = request.accept().await else {
+        return;
+    };
     let peer = conn.remote_address();
     loop {
         tokio::select! {
