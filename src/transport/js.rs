@@ -35,6 +35,9 @@ extern "C" {
     pub fn closed(this: &WebTransport) -> Promise;
     #[wasm_bindgen(method, getter)]
     pub fn datagrams(this: &WebTransport) -> DatagramDuplexStream;
+    /// Streams the server opened (a ReadableStream of BidirectionalStreams).
+    #[wasm_bindgen(method, getter, js_name = incomingBidirectionalStreams)]
+    pub fn incoming_bidirectional_streams(this: &WebTransport) -> ReadableStream;
     #[wasm_bindgen(method, catch, js_name = createBidirectionalStream)]
     pub fn create_bidirectional_stream(this: &WebTransport) -> Result<Promise, JsValue>;
     #[wasm_bindgen(method, catch)]
@@ -97,10 +100,16 @@ pub fn ignore_rejection(promise: &Promise) {
 /// Reads one chunk: `Ok(Some(bytes))`, `Ok(None)` at the end of the stream, `Err` when the
 /// stream errored (the session closed or failed).
 pub async fn read_chunk(reader: &Reader) -> Result<Option<Vec<u8>>, JsValue> {
+    Ok(read_value(reader)
+        .await?
+        .map(|value| Uint8Array::new(&value).to_vec()))
+}
+
+/// Reads one value of any kind (`Ok(None)` at the end of the stream).
+pub async fn read_value(reader: &Reader) -> Result<Option<JsValue>, JsValue> {
     let result = wasm_bindgen_futures::JsFuture::from(reader.read()).await?;
     if js_sys::Reflect::get(&result, &"done".into())?.is_truthy() {
         return Ok(None);
     }
-    let value = js_sys::Reflect::get(&result, &"value".into())?;
-    Ok(Some(Uint8Array::new(&value).to_vec()))
+    js_sys::Reflect::get(&result, &"value".into()).map(Some)
 }

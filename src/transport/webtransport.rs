@@ -4,7 +4,9 @@
 //! a larger one goes on a bidirectional stream, opened on first need and framed as on TCP (RFC
 //! 8656 §12.5). Incoming datagrams are one message each; stream bytes go through a reassembler.
 
-use super::js::{ignore_rejection, read_chunk, BidirectionalStream, Reader, WebTransport, Writer};
+use super::js::{
+    ignore_rejection, read_chunk, read_value, BidirectionalStream, Reader, WebTransport, Writer,
+};
 use super::{
     datagram_to_stream, deliver, js_error_text, schedule_flush, set_state, CloseKind, CloseReason,
     Common, HasCommon, OnInput, OnState, Reassembler, TransportError, TransportOptions,
@@ -259,8 +261,16 @@ async fn wait_ready(weak: Weak<RefCell<Inner>>, ready: js_sys::Promise) {
             guard.stream_queue.extend_from_slice(&message);
         }
     }
+    let incoming = inner
+        .borrow()
+        .session
+        .incoming_bidirectional_streams()
+        .get_reader();
     drop(inner);
     spawn_local(read_datagrams(weak.clone(), reader));
+    if let Ok(incoming) = incoming {
+        spawn_local(accept_streams(weak.clone(), incoming));
+    }
     if let Some(inner) = weak.upgrade() {
         if set_state(&inner, TransportState::Open) {
             flush(&inner);
@@ -327,14 +337,30 @@ async fn open_stream(weak: Weak<RefCell<Inner>>, opened: js_sys::Promise) {
     ) {
         (Ok(writer), Ok(reader)) => {
             inner.borrow_mut().stream = StreamSlot::Open(writer);
-            spawn_local(read_stream(weak, reader));
+            spawn_local(read_stream(weak, reader, true));
             flush_stream(&inner);
         }
         (Err(e), _) | (_, Err(e)) => fail(&inner, js_error_text(&e)),
     }
 }
 
-async fn read_stream(weak: Weak<RefCell<Inner>>, reader: Reader) {
+/// The relay opens a stream itself when it has an oversize message before the client opened one
+/// (relay/README.md); the client only reads such streams.
+async fn accept_streams(weak: Weak<RefCell<Inner>>, incoming: Reader) {
+    while let Ok(Some(stream)) = read_value(&incoming).await {
+        if weak.upgrade().is_none() {
+            return;
+        }
+        let stream: BidirectionalStream = stream.unchecked_into();
+        if let Ok(reader) = stream.readable().get_reader() {
+            spawn_local(read_stream(weak.clone(), reader, false));
+        }
+    }
+}
+
+/// Reads one stream through a reassembler; `own`: the stream this client opened for its
+/// oversize messages, which a new one replaces once the relay ends it.
+async fn read_stream(weak: Weak<RefCell<Inner>>, reader: Reader, own: bool) {
     let mut reassembler = Reassembler::default();
     while let Ok(Some(bytes)) = read_chunk(&reader).await {
         let Some(inner) = weak.upgrade() else { return };
@@ -348,7 +374,7 @@ async fn read_stream(weak: Weak<RefCell<Inner>>, reader: Reader) {
         }
     }
     // The relay ended the stream: the next oversize message opens a new one.
-    if let Some(inner) = weak.upgrade() {
+    if let Some(inner) = weak.upgrade().filter(|_| own) {
         inner.borrow_mut().stream = StreamSlot::None;
     }
 }
