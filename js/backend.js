@@ -214,4 +214,8 @@ export const testing = {
   get spareReady() {
     return spare !== null;
   },
+  /** The live instance's glue module (`__TestTransport`, `__TestTimer`, `__wakeAfterInput`). */
+  get glue() {
+    return liveInstance().glue;
+  },
 };

@@ -17,6 +17,10 @@ export interface RelayOptions {
   credential?: string;
   /** TURN URLs for `mode: "probe"`; default: derived from the relay's host. */
   turnUrls?: string[];
+  /** WebTransport: hashes of the relay's self-signed certificate (hex or base64 SHA-256). */
+  serverCertificateHashes?: (string | { algorithm: string; value: string | BufferSource })[];
+  /** WebTransport: where the relay publishes its URL and certificate hashes (`GET /webtransport`). */
+  certificateHashesUrl?: string;
 }
 
 export interface InstallOptions<M extends InstallMode = InstallMode> {

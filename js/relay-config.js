@@ -1,9 +1,22 @@
 // Finding the relay (polyrtc-relay: TURN over WebSocket / WebTransport). In order: a `ws:`,
 // `wss:` or `https:` entry in the connection's iceServers, else `install({ relay })`, else a
 // `<meta name="polyrtc-relay" content="wss://...">` tag in the page.
+//
+// WebTransport (`https:`) to a relay with a self-signed certificate needs its certificate hashes
+// (`serverCertificateHashes`; Chromium accepts such certificates only for at most 14 days, so
+// relays rotate them): given explicitly, or fetched from `certificateHashesUrl` — the relay
+// publishes `{"url":"https://host:port/turn","certificateHashes":[{"algorithm":"sha-256",
+// "value":"<base64>"}]}` at `GET /webtransport` on its HTTP (WebSocket) listener.
 
 /**
- * @typedef {{ url: string, username?: string, credential?: string, turnUrls?: string[] }} RelayOptions
+ * A certificate hash: hex (colons allowed) or base64 of the SHA-256 of the DER certificate, or
+ * WebTransport's own `{ algorithm: "sha-256", value }` with `value` a string or bytes.
+ * @typedef {string | { algorithm: string, value: string | BufferSource }} CertificateHash
+ */
+
+/**
+ * @typedef {{ url: string, username?: string, credential?: string, turnUrls?: string[],
+ *   serverCertificateHashes?: CertificateHash[], certificateHashesUrl?: string }} RelayOptions
  */
 
 const RELAY_SCHEMES = new Set(["ws:", "wss:", "https:"]);
@@ -34,11 +47,26 @@ export function normalizeRelay(relay) {
     if (relay.username !== undefined) out.username = `${relay.username}`;
     if (relay.credential !== undefined) out.credential = `${relay.credential}`;
     if (relay.turnUrls !== undefined) out.turnUrls = Array.from(relay.turnUrls, String);
+    if (relay.serverCertificateHashes !== undefined) {
+      out.serverCertificateHashes = Array.from(relay.serverCertificateHashes, normalizeHash);
+    }
+    if (relay.certificateHashesUrl !== undefined) {
+      out.certificateHashesUrl = `${relay.certificateHashesUrl}`;
+    }
     return out;
   }
   throw new TypeError(
     "polyrtc: install({ relay }) must be a URL string or { url, username, credential }",
   );
+}
+
+/** @param {any} hash @returns {CertificateHash} */
+function normalizeHash(hash) {
+  if (typeof hash === "string") return hash;
+  if (hash && typeof hash === "object" && hash.value !== undefined) {
+    return { algorithm: `${hash.algorithm ?? "sha-256"}`, value: hash.value };
+  }
+  throw new TypeError("polyrtc: a certificate hash is a hex/base64 string or { algorithm, value }");
 }
 
 /** @param {RelayOptions | null} relay */
@@ -49,9 +77,18 @@ export function setInstallRelay(relay) {
 /** The relay from `<meta name="polyrtc-relay">`, if the page has one. */
 export function metaRelay() {
   const doc = /** @type {any} */ (globalThis).document;
-  const content = doc?.querySelector?.('meta[name="polyrtc-relay"]')?.getAttribute("content");
+  const meta = doc?.querySelector?.('meta[name="polyrtc-relay"]');
+  const content = meta?.getAttribute("content");
   if (!content) return null;
-  return { url: content.trim() };
+  /** @type {RelayOptions} */
+  const relay = { url: content.trim() };
+  // <meta name="polyrtc-relay" content="https://..." data-certificate-hashes="h1 h2"
+  //   data-certificate-hashes-url="https://relay.example/webtransport">
+  const hashes = meta.getAttribute("data-certificate-hashes")?.trim();
+  if (hashes) relay.serverCertificateHashes = hashes.split(/[\s,]+/);
+  const hashesUrl = meta.getAttribute("data-certificate-hashes-url")?.trim();
+  if (hashesUrl) relay.certificateHashesUrl = hashesUrl;
+  return relay;
 }
 
 /** The relay used when a connection's iceServers name none. */
@@ -101,4 +138,32 @@ export function turnUrlsFor(relay) {
     `turn:${host}:3478?transport=tcp`,
     `turns:${host}:443?transport=tcp`,
   ];
+}
+
+/**
+ * Where and how the shell's transport connects to `relay`: `{ url, serverCertificateHashes }`
+ * (the shape `__TestTransport` and the shell's transport options take). For a WebTransport relay
+ * without explicit hashes: those of the install/meta relay with the same URL, else fetched from
+ * `certificateHashesUrl` (whose `url` then also replaces the relay's, so a page may name only
+ * the hashes URL of a relay whose WebTransport port it does not know). Call it when connecting:
+ * published hashes change when the relay rotates its certificate.
+ * @param {RelayOptions} relay
+ * @param {typeof fetch} [fetchFn]
+ * @returns {Promise<{ url: string, serverCertificateHashes: CertificateHash[] }>}
+ */
+export async function resolveRelayEndpoint(relay, fetchFn = globalThis.fetch) {
+  const configured = defaultRelay();
+  const same = configured?.url === relay.url ? configured : null;
+  const hashes = relay.serverCertificateHashes ?? same?.serverCertificateHashes;
+  if (hashes?.length) return { url: relay.url, serverCertificateHashes: hashes };
+  const hashesUrl = relay.certificateHashesUrl ?? same?.certificateHashesUrl;
+  if (!hashesUrl) return { url: relay.url, serverCertificateHashes: [] };
+  const response = await fetchFn(hashesUrl, { cache: "no-store" });
+  if (!response.ok) {
+    throw new Error(`polyrtc: ${hashesUrl} answered HTTP ${response.status}`);
+  }
+  const published = await response.json();
+  const url = typeof published?.url === "string" ? published.url : relay.url;
+  const list = Array.isArray(published?.certificateHashes) ? published.certificateHashes : [];
+  return { url, serverCertificateHashes: list.map(normalizeHash) };
 }

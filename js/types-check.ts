@@ -21,6 +21,15 @@ export async function demo(): Promise<void> {
   const probed: Promise<{ installed: boolean }> = install({ mode: "probe" });
   void probed;
   if (info.installed) uninstall();
+  install({
+    mode: "force",
+    relay: {
+      url: "https://relay.example:4433/turn",
+      serverCertificateHashes: ["ABEiM0RVZneImaq7zN3u/wEjRWeJq83v/ty6mHZUMhA="],
+      certificateHashesUrl: "https://relay.example/webtransport",
+    },
+  });
+  uninstall();
   const auto: boolean = installation.installed;
   void auto;
 

@@ -3,12 +3,19 @@
 
 use crate::clock::{instant_from_ms, ms_from_instant};
 use crate::convert::{error_to_js, from_js, to_js};
-use polyrtc_engine::{ApiCall, Configuration, PeerConnection};
+use polyrtc_engine::{ApiCall, Configuration, Event, PeerConnection};
+use std::collections::VecDeque;
+use std::time::Instant;
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen]
 pub struct PeerConnectionHandle {
     engine: PeerConnection,
+    /// The shim's wake-up callback (`setWaker`).
+    waker: Option<js_sys::Function>,
+    /// Events taken from the engine after input the shim did not ask for, waiting for its next
+    /// `pollEvents` (they come first: they happened first).
+    pending_events: VecDeque<Event>,
 }
 
 #[wasm_bindgen]
@@ -30,7 +37,11 @@ impl PeerConnectionHandle {
             ))
         })?;
         PeerConnection::new(configuration, seed, instant_from_ms(now_ms), wall_ms)
-            .map(|engine| PeerConnectionHandle { engine })
+            .map(|engine| PeerConnectionHandle {
+                engine,
+                waker: None,
+                pending_events: VecDeque::new(),
+            })
             .map_err(|e| error_to_js(&e))
     }
 
@@ -52,8 +63,18 @@ impl PeerConnectionHandle {
     /// The events that happened since the last call, in the order they must be fired.
     #[wasm_bindgen(js_name = pollEvents)]
     pub fn poll_events(&mut self) -> Result<JsValue, JsValue> {
-        let events: Vec<_> = std::iter::from_fn(|| self.engine.poll_event()).collect();
+        let mut events: Vec<_> = self.pending_events.drain(..).collect();
+        events.extend(std::iter::from_fn(|| self.engine.poll_event()));
         to_js(&events)
+    }
+
+    /// The shim's wake-up (js/README-internal.md): `waker()` is called when input that arrived
+    /// outside any shim call (relay bytes) produced events or moved the engine's deadline; the
+    /// shim then drains `pollEvents()` and re-reads `pollTimeout()` in a new task. It must not
+    /// call this handle synchronously. `null`/`undefined` removes it.
+    #[wasm_bindgen(js_name = setWaker)]
+    pub fn set_waker(&mut self, waker: Option<js_sys::Function>) {
+        self.waker = waker;
     }
 
     /// When the engine next wants `handleTimeout`, in `performance.now()` milliseconds.
@@ -66,4 +87,42 @@ impl PeerConnectionHandle {
     pub fn handle_timeout(&mut self, now_ms: f64) {
         self.engine.handle_timeout(instant_from_ms(now_ms));
     }
+}
+
+/// For the shell's own drivers (relay transports, the engine timer), not exported to JS.
+impl PeerConnectionHandle {
+    pub fn engine_mut(&mut self) -> &mut PeerConnection {
+        &mut self.engine
+    }
+
+    /// Call after feeding the engine input the shim did not ask for, with the engine's deadline
+    /// from before that input: keeps the new events for the next `pollEvents` and calls the
+    /// waker when there are any or the deadline moved. Returns whether it woke the shim.
+    pub fn after_input(&mut self, timeout_before: Option<Instant>) -> bool {
+        self.pending_events
+            .extend(std::iter::from_fn(|| self.engine.poll_event()));
+        let moved = self.engine.poll_timeout() != timeout_before;
+        if self.pending_events.is_empty() && !moved {
+            return false;
+        }
+        match &self.waker {
+            Some(waker) => {
+                // The waker only queues a task; an exception in it is the shim's bug, and the
+                // events stay queued for the shim's next pollEvents either way.
+                if let Err(e) = waker.call0(&JsValue::NULL) {
+                    web_sys::console::error_2(&"polyrtc: the waker threw".into(), &e);
+                }
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// Test-only: runs `after_input` as if relay input had arrived, so a page can check that events
+/// left undrained by the last call reach the waker and then `pollEvents`, in order.
+#[wasm_bindgen(js_name = __wakeAfterInput)]
+pub fn wake_after_input(handle: &mut PeerConnectionHandle) -> bool {
+    let timeout = handle.engine.poll_timeout();
+    handle.after_input(timeout)
 }

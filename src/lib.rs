@@ -1,12 +1,16 @@
 //! polyrtc: the wasm-bindgen shell around `polyrtc-engine`. It is the only code that touches JS:
 //! it turns `performance.now()` readings into `Instant`s (`clock`), moves API calls, events and
 //! results across the boundary (`handle`, `convert`), and exposes certificate generation
-//! (`certificate`). Everything with protocol state lives in the engine.
+//! (`certificate`), and carries the engine's relay traffic over WebSocket or WebTransport
+//! (`transport`) with one timer for the engine's deadlines (`timer`). Everything with protocol
+//! state lives in the engine.
 
 pub mod certificate;
 pub mod clock;
 mod convert;
 pub mod handle;
+pub mod timer;
+pub mod transport;
 
 pub use handle::PeerConnectionHandle;
 use wasm_bindgen::prelude::*;
