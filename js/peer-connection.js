@@ -18,7 +18,12 @@ import { generateCertificate, certificateFromEngine, certificateToEngine } from 
 import { RTCSessionDescription, convertIceCandidateInit } from "./session-description.js";
 import { RTCRtpSender } from "./rtp.js";
 import { isStream, isTrack } from "./tracks.js";
-import { relayFromIceServers, defaultRelay, relayIceServer } from "./relay-config.js";
+import {
+  relayFromIceServers,
+  defaultRelay,
+  relayIceServer,
+  resolveRelayEndpoint,
+} from "./relay-config.js";
 import { installLegacyApi, setLegacyStateAccessor } from "./legacy.js";
 import { toUSVString, toDOMString, webidlInterface } from "./webidl.js";
 
@@ -89,6 +94,28 @@ function withRelay(config) {
   return { engine: { ...engine, iceServers: [...engine.iceServers, injected] }, injected };
 }
 
+/**
+ * WebTransport relays (`https:` URLs) need their certificate hashes before gathering opens a
+ * session: resolved now (explicit, or fetched from the relay's `/webtransport` document) and
+ * handed to the shell. A failure leaves the session to fail, which gathering reports as an
+ * icecandidateerror.
+ * @param {ConnectionCore} core
+ * @param {Array<{ urls: string | string[] }>} iceServers
+ */
+function resolveWebTransportRelays(core, iceServers) {
+  for (const server of iceServers) {
+    for (const url of typeof server.urls === "string" ? [server.urls] : server.urls) {
+      if (!url.toLowerCase().startsWith("https:")) continue;
+      resolveRelayEndpoint({ url })
+        .then((endpoint) => {
+          if (core.dead) return;
+          invoke(core.instance, () => core.handle.setRelayOptions(url, endpoint));
+        })
+        .catch((e) => console.warn(`polyrtc: no certificate hashes for ${url}:`, e));
+    }
+  }
+}
+
 export class RTCPeerConnection extends EventTarget {
   /** @param {RTCConfiguration} [configuration] */
   constructor(configuration = undefined) {
@@ -104,6 +131,7 @@ export class RTCPeerConnection extends EventTarget {
     );
     const core = new ConnectionCore(this, instance, handle, config, injected);
     cores.set(this, core);
+    resolveWebTransportRelays(core, engine.iceServers);
   }
 
   // --- attributes ------------------------------------------------------------------------------

@@ -1,16 +1,27 @@
 //! `PeerConnectionHandle`: one engine `PeerConnection` as the JS shim sees it. The shim owns
-//! events, promises and the operations chain; this type only moves calls, time and results across.
+//! events, promises and the operations chain; this type moves calls, time and results across,
+//! and owns the connection's relay sessions (crate::transport), which feed the engine bytes
+//! outside any shim call.
 
 use crate::clock::{instant_from_ms, ms_from_instant};
 use crate::convert::{error_to_js, from_js, to_js};
+use crate::relays::Relays;
 use polyrtc_engine::{ApiCall, Configuration, Event, PeerConnection};
+use std::cell::RefCell;
 use std::collections::VecDeque;
+use std::rc::Rc;
 use std::time::Instant;
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen]
 pub struct PeerConnectionHandle {
-    engine: PeerConnection,
+    core: Rc<RefCell<Core>>,
+    relays: Relays,
+}
+
+/// What the handle and its relay sessions' callbacks share.
+pub(crate) struct Core {
+    pub engine: PeerConnection,
     /// The shim's wake-up callback (`setWaker`).
     waker: Option<js_sys::Function>,
     /// Events taken from the engine after input the shim did not ask for, waiting for its next
@@ -36,35 +47,41 @@ impl PeerConnectionHandle {
                 "the seed must be 32 bytes",
             ))
         })?;
-        PeerConnection::new(configuration, seed, instant_from_ms(now_ms), wall_ms)
-            .map(|engine| PeerConnectionHandle {
+        let engine = PeerConnection::new(configuration, seed, instant_from_ms(now_ms), wall_ms)
+            .map_err(|e| error_to_js(&e))?;
+        Ok(PeerConnectionHandle {
+            core: Rc::new(RefCell::new(Core {
                 engine,
                 waker: None,
                 pending_events: VecDeque::new(),
-            })
-            .map_err(|e| error_to_js(&e))
+            })),
+            relays: Relays::default(),
+        })
     }
 
     /// One API call (an engine `ApiCall` object); returns the `ApiReply` or throws an `ApiError`.
     pub fn call(&mut self, call: JsValue, now_ms: f64, wall_ms: f64) -> Result<JsValue, JsValue> {
         let call: ApiCall = from_js(call, "API call")?;
         let reply = self
+            .core
+            .borrow_mut()
             .engine
-            .handle_api_call(call, instant_from_ms(now_ms), wall_ms)
-            .map_err(|e| error_to_js(&e))?;
-        to_js(&reply)
+            .handle_api_call(call, instant_from_ms(now_ms), wall_ms);
+        self.relays.pump(&self.core, now_ms);
+        to_js(&reply.map_err(|e| error_to_js(&e))?)
     }
 
     /// Every attribute a JS getter may read.
     pub fn snapshot(&self) -> Result<JsValue, JsValue> {
-        to_js(&self.engine.snapshot())
+        to_js(&self.core.borrow().engine.snapshot())
     }
 
     /// The events that happened since the last call, in the order they must be fired.
     #[wasm_bindgen(js_name = pollEvents)]
     pub fn poll_events(&mut self) -> Result<JsValue, JsValue> {
-        let mut events: Vec<_> = self.pending_events.drain(..).collect();
-        events.extend(std::iter::from_fn(|| self.engine.poll_event()));
+        let mut core = self.core.borrow_mut();
+        let mut events: Vec<_> = core.pending_events.drain(..).collect();
+        events.extend(std::iter::from_fn(|| core.engine.poll_event()));
         to_js(&events)
     }
 
@@ -74,55 +91,72 @@ impl PeerConnectionHandle {
     /// call this handle synchronously. `null`/`undefined` removes it.
     #[wasm_bindgen(js_name = setWaker)]
     pub fn set_waker(&mut self, waker: Option<js_sys::Function>) {
-        self.waker = waker;
+        self.core.borrow_mut().waker = waker;
+    }
+
+    /// Transport options for relay `url` (WebTransport `serverCertificateHashes`, resolved by the
+    /// shim from iceServers/install()/meta): `{serverCertificateHashes: [...]}`.
+    #[wasm_bindgen(js_name = setRelayOptions)]
+    pub fn set_relay_options(&mut self, url: String, options: JsValue) -> Result<(), JsValue> {
+        self.relays.set_options(url, &options)
     }
 
     /// When the engine next wants `handleTimeout`, in `performance.now()` milliseconds.
     #[wasm_bindgen(js_name = pollTimeout)]
     pub fn poll_timeout(&self) -> Option<f64> {
-        self.engine.poll_timeout().map(ms_from_instant)
+        self.core
+            .borrow()
+            .engine
+            .poll_timeout()
+            .map(ms_from_instant)
     }
 
     #[wasm_bindgen(js_name = handleTimeout)]
     pub fn handle_timeout(&mut self, now_ms: f64) {
-        self.engine.handle_timeout(instant_from_ms(now_ms));
+        self.core
+            .borrow_mut()
+            .engine
+            .handle_timeout(instant_from_ms(now_ms));
+        self.relays.pump(&self.core, now_ms);
     }
 }
 
-/// For the shell's own drivers (relay transports, the engine timer), not exported to JS.
-impl PeerConnectionHandle {
-    pub fn engine_mut(&mut self) -> &mut PeerConnection {
-        &mut self.engine
-    }
-
+impl Core {
     /// Call after feeding the engine input the shim did not ask for, with the engine's deadline
-    /// from before that input: keeps the new events for the next `pollEvents` and calls the
-    /// waker when there are any or the deadline moved. Returns whether it woke the shim.
-    pub fn after_input(&mut self, timeout_before: Option<Instant>) -> bool {
-        self.pending_events
-            .extend(std::iter::from_fn(|| self.engine.poll_event()));
+    /// from before that input: keeps the new events for the next `pollEvents` and returns the
+    /// waker to call (after the borrow of the core ends) when there are any or the deadline
+    /// moved.
+    pub(crate) fn after_input(&mut self, timeout_before: Option<Instant>) -> Option<js_sys::Function> {
+        let mut new_events = std::iter::from_fn(|| self.engine.poll_event()).peekable();
+        let had_events = new_events.peek().is_some();
+        let collected: Vec<_> = new_events.collect();
+        self.pending_events.extend(collected);
         let moved = self.engine.poll_timeout() != timeout_before;
-        if self.pending_events.is_empty() && !moved {
-            return false;
+        if !had_events && self.pending_events.is_empty() && !moved {
+            return None;
         }
-        match &self.waker {
-            Some(waker) => {
-                // The waker only queues a task; an exception in it is the shim's bug, and the
-                // events stay queued for the shim's next pollEvents either way.
-                if let Err(e) = waker.call0(&JsValue::NULL) {
-                    web_sys::console::error_2(&"polyrtc: the waker threw".into(), &e);
-                }
-                true
-            }
-            None => false,
-        }
+        self.waker.clone()
     }
 }
 
-/// Test-only: runs `after_input` as if relay input had arrived, so a page can check that events
-/// left undrained by the last call reach the waker and then `pollEvents`, in order.
+/// Calls the shim's waker. It only queues a task; an exception in it is the shim's bug, and the
+/// events stay queued for the shim's next pollEvents either way.
+pub(crate) fn wake(waker: Option<js_sys::Function>) -> bool {
+    let Some(waker) = waker else { return false };
+    if let Err(e) = waker.call0(&JsValue::NULL) {
+        web_sys::console::error_2(&"polyrtc: the waker threw".into(), &e);
+    }
+    true
+}
+
+/// Test-only: runs the after-input path as if relay input had arrived, so a page can check that
+/// events left undrained by the last call reach the waker and then `pollEvents`, in order.
 #[wasm_bindgen(js_name = __wakeAfterInput)]
 pub fn wake_after_input(handle: &mut PeerConnectionHandle) -> bool {
-    let timeout = handle.engine.poll_timeout();
-    handle.after_input(timeout)
+    let waker = {
+        let mut core = handle.core.borrow_mut();
+        let timeout = core.engine.poll_timeout();
+        core.after_input(timeout)
+    };
+    wake(waker)
 }

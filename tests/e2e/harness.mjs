@@ -43,13 +43,13 @@ export const CHROMIUM_ARGS = [
 ];
 
 /** Launch Chromium with a fresh user-data-dir. Returns { context, close }. */
-export async function launchBrowser() {
+export async function launchBrowser(args = CHROMIUM_ARGS) {
   const dir = await fsp.mkdtemp(path.join(os.tmpdir(), "polyrtc-e2e-"));
   const headless = process.env.POLYRTC_E2E_HEADED !== "1";
   const context = await chromium.launchPersistentContext(dir, {
     executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
     headless,
-    args: [...(headless ? ["--headless"] : []), ...CHROMIUM_ARGS],
+    args: [...(headless ? ["--headless"] : []), ...args],
   });
   return {
     context,

@@ -58,10 +58,11 @@ impl PeerConnection {
                     request_mobility: true,
                     max_lifetime: std::time::Duration::from_secs(3600),
                 };
-                (url, TurnClient::new(config, &mut self.rng, now))
+                let datagram = framing == Framing::Datagram;
+                (url, datagram, TurnClient::new(config, &mut self.rng, now))
             })
             .collect();
-        for (url, client) in relays {
+        for (url, datagram, client) in relays {
             let id = self.network.next_relay;
             self.network.next_relay += 1;
             self.network.commands.push_back(RelayCommand::Connect {
@@ -72,6 +73,7 @@ impl PeerConnection {
                 id,
                 url,
                 client,
+                datagram,
                 generation: self.network.generation,
                 relayed: None,
                 mapped: None,

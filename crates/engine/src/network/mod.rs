@@ -49,6 +49,9 @@ pub(crate) struct Relay {
     pub id: RelayId,
     pub url: String,
     pub client: TurnClient,
+    /// Datagram relays (WebTransport) get whole messages one by one; the shell hands every
+    /// session's input over in stream framing, possibly several messages at once.
+    pub datagram: bool,
     /// Credentials generation (ICE restart count) the allocation was gathered for.
     pub generation: u32,
     /// Relayed and server-reflexive addresses once allocated.
@@ -116,7 +119,14 @@ impl PeerConnection {
     pub fn handle_relay_input(&mut self, now: Instant, relay: RelayId, bytes: &[u8]) {
         self.network.now = Some(now);
         if let Some(r) = self.network.relays.iter_mut().find(|r| r.id == relay) {
-            r.client.handle_input(now, bytes);
+            if r.datagram {
+                // A malformed frame ends the split; what came before it still counts.
+                for message in polyrtc_stun::framing::split_frames(bytes).map_while(Result::ok) {
+                    r.client.handle_input(now, message);
+                }
+            } else {
+                r.client.handle_input(now, bytes);
+            }
         }
         self.drive_network(now);
     }
