@@ -13,7 +13,11 @@ impl RelaySockets for Fake {
         f == AddressFamily::V4
     }
     fn open(&mut self, _: AddressFamily, even: bool) -> std::io::Result<SocketAddr> {
-        self.0 += if even && self.0 % 2 == 0 { 2 } else { 1 };
+        self.0 += if even && self.0.is_multiple_of(2) {
+            2
+        } else {
+            1
+        };
         Ok(SocketAddr::from(([203, 0, 113, 1], self.0)))
     }
     fn open_pair(&mut self, f: AddressFamily) -> std::io::Result<SocketAddr> {
