@@ -3,6 +3,7 @@
 //! [`Args`](crate::config::Args) (clap and the TOML file need one flat
 //! struct); this module resolves and checks them.
 
+use crate::certs::RotationPolicy;
 use crate::config::{Args, ConfigError};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -32,6 +33,9 @@ pub struct SecureConfig {
     pub credentials_ttl: Duration,
     /// TURN/STUN/wss URIs returned with minted credentials.
     pub credentials_uris: Vec<String>,
+    /// Self-signed WebTransport certificate schedule (no flag: the defaults
+    /// follow the browsers' 14-day limit; tests shorten it).
+    pub wt_rotation: RotationPolicy,
 }
 
 impl Default for SecureConfig {
@@ -46,6 +50,7 @@ impl Default for SecureConfig {
             credentials_api_key: None,
             credentials_ttl: DEFAULT_CREDENTIALS_TTL,
             credentials_uris: vec![],
+            wt_rotation: RotationPolicy::default(),
         }
     }
 }
@@ -90,6 +95,7 @@ impl SecureConfig {
                 .map(|s| Duration::from_secs(s.max(1)))
                 .unwrap_or(DEFAULT_CREDENTIALS_TTL),
             credentials_uris: pick_vec(&cli.credentials_uri, &file.credentials_uri),
+            wt_rotation: RotationPolicy::default(),
         };
         if c.tls_cert.is_some() != c.tls_key.is_some() {
             return Err(ConfigError::CertWithoutKey);

@@ -5,6 +5,7 @@ mod common;
 
 use common::secure::{http, json_body, webtransport_info, wt_connect, TestCert, Via};
 use common::{start, Conn, TIMEOUT};
+use polyrtc_relay::certs::RotationPolicy;
 use polyrtc_relay::client::TurnClient;
 use polyrtc_relay::config::Config;
 use polyrtc_relay::framing::ChannelData;
@@ -355,5 +356,42 @@ async fn endpoints_are_absent_when_not_configured() {
     assert!(http(ws, "POST", "/metrics", "")
         .await
         .starts_with("HTTP/1.1 405"));
+    s.shutdown().await;
+}
+
+#[tokio::test]
+async fn certificate_rotation_announces_switches_and_keeps_live_sessions() {
+    let s = start(|c| {
+        wt_config(c);
+        c.secure.wt_rotation = RotationPolicy {
+            rotate_every: Duration::from_millis(3000),
+            announce_ahead: Duration::from_millis(1000),
+            ..RotationPolicy::default()
+        };
+    })
+    .await;
+    let ws = s.ws_addr.unwrap();
+    let (url, first, _) = webtransport_info(ws).await;
+    assert_eq!(first.len(), 1);
+    let mut old = wt_connect(&url, first.clone(), None).await.unwrap();
+    // Announced: the current hash first, the next one beside it.
+    // Schedule from start: announce at 2 s, switch at 3 s, next announce at 4 s.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let (_, both, _) = webtransport_info(ws).await;
+    assert_eq!(both.len(), 2, "{both:?}");
+    assert_eq!(both[0], first[0]);
+    // Switched: only the new certificate, which new sessions get.
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let (_, after, _) = webtransport_info(ws).await;
+    assert_eq!(after, vec![both[1].clone()]);
+    assert!(wt_connect(&url, first.clone(), None).await.is_err());
+    let fresh = wt_connect(&url, both.clone(), None).await.unwrap();
+    assert_eq!(
+        fresh.conn.peer_identity().unwrap().as_slice()[0].hash(),
+        both[1]
+    );
+    // The session opened before the switch still works.
+    let (_, m) = old.ask(&TurnClient::binding(), Via::Datagram).await;
+    assert_eq!(Message::parse(&m).unwrap().class, Class::Success);
     s.shutdown().await;
 }

@@ -6,7 +6,6 @@ use super::credentials::Minting;
 use super::tls::{PemIdentity, ALPN_HTTP1, ALPN_TURN};
 use super::webtransport::{WtListener, WtPublished};
 use super::Shared;
-use crate::certs::RotationPolicy;
 use crate::config::Config;
 use std::io;
 use std::net::SocketAddr;
@@ -58,7 +57,7 @@ impl SecureListeners {
             None => None,
         };
         let wt = match s.wt_listen {
-            Some(a) => Some(WtListener::bind(a, s, RotationPolicy::default()).await?),
+            Some(a) => Some(WtListener::bind(a, s, s.wt_rotation).await?),
             None => None,
         };
         Ok(SecureListeners { tls, wss, wt })
