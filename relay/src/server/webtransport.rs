@@ -88,7 +88,7 @@ impl WtPublished {
         let host = self
             .host
             .clone()
-            .or_else(|| request_host.map(strip_port).filter(|h| !h.is_empty()))
+            .or_else(|| request_host.map(strip_port).filter(|h| plausible_host(h)))
             .unwrap_or_else(|| match self.listen {
                 SocketAddr::V4(a) => a.ip().to_string(),
                 SocketAddr::V6(a) => format!("[{}]", a.ip()),
@@ -120,6 +120,15 @@ fn strip_port(h: &str) -> String {
         Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host.to_string(),
         _ => h.to_string(),
     }
+}
+
+/// A host name, IPv4 or bracketed IPv6 literal: the request's Host is
+/// echoed into the URL only if it looks like one.
+fn plausible_host(h: &str) -> bool {
+    !h.is_empty()
+        && h.len() <= 255
+        && h.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b))
 }
 
 fn offset_time(t: SystemTime) -> Result<OffsetDateTime, WtSetupError> {
@@ -297,6 +306,8 @@ mod tests {
         assert_eq!(strip_port("relay.example"), "relay.example");
         assert_eq!(strip_port("[::1]:8443"), "[::1]");
         assert_eq!(strip_port("127.0.0.1"), "127.0.0.1");
+        assert!(plausible_host("relay.example") && plausible_host("[::1]"));
+        assert!(!plausible_host("evil/path?x") && !plausible_host(""));
     }
 
     #[test]
