@@ -3,6 +3,7 @@
 //! Precedence: flag > environment > file > default.
 
 use crate::allocation::Quotas;
+use crate::secure_config::SecureConfig;
 use crate::turn::{ExternalIp, PeerPolicy, TurnConfig};
 use clap::Parser;
 use serde::Deserialize;
@@ -32,10 +33,16 @@ pub enum ConfigError {
     BadExternalIp(String, crate::turn::ExternalIpError),
     #[error("--relay-ip takes at most one IPv4 and one IPv6 address")]
     RelayIpFamilies,
+    #[error("--tls-cert and --tls-key go together")]
+    CertWithoutKey,
+    #[error("--tls-listen and --wss-listen need --tls-cert and --tls-key")]
+    TlsNeedsCertificate,
+    #[error("--credentials-api-key needs a --static-auth-secret to sign with")]
+    MintingNeedsSecret,
 }
 
-/// polyrtc-relay: a TURN server (RFC 8656) for native clients over UDP/TCP
-/// and for the polyrtc polyfill over WebSocket.
+/// polyrtc-relay: a TURN server (RFC 8656) for native clients over UDP/TCP/TLS
+/// and for the polyrtc polyfill over WebSocket (ws/wss) and WebTransport.
 ///
 /// WebSocket clients connect to ws://HOST:PORT/turn (or /) with subprotocol
 /// "turn"; each binary frame carries one or more STUN/TURN messages or
@@ -45,6 +52,10 @@ pub enum ConfigError {
 ///
 /// Time-limited credentials: username "EXPIRY:USER" (EXPIRY in Unix seconds),
 /// password base64(HMAC-SHA1(static-auth-secret, username)).
+///
+/// WebTransport: https://HOST:PORT/turn; one TURN message per datagram, larger
+/// ones on a bidirectional stream framed as on TCP. GET /webtransport returns
+/// the URL and the certificate hashes for serverCertificateHashes.
 #[derive(Debug, Clone, Default, Parser, Deserialize)]
 #[command(name = "polyrtc-relay", version)]
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
@@ -180,6 +191,50 @@ pub struct Args {
     #[arg(long, env = "POLYRTC_RELAY_NO_INTRA_RELAY_SHORTCUT")]
     pub no_intra_relay_shortcut: bool,
 
+    /// TURN over TLS listener for turns: URIs (e.g. 0.0.0.0:5349 or :443); needs --tls-cert/--tls-key.
+    #[arg(long, env = "POLYRTC_RELAY_TLS_LISTEN")]
+    pub tls_listen: Option<SocketAddr>,
+
+    /// WebSocket over TLS listener: wss://HOST:PORT/turn, plus /health, /metrics, /webtransport, /credentials.
+    #[arg(long, env = "POLYRTC_RELAY_WSS_LISTEN")]
+    pub wss_listen: Option<SocketAddr>,
+
+    /// WebTransport (HTTP/3, UDP) listener, session path /turn. Without --tls-cert it serves a rotating self-signed certificate whose hashes GET /webtransport publishes.
+    #[arg(long, env = "POLYRTC_RELAY_WT_LISTEN")]
+    pub wt_listen: Option<SocketAddr>,
+
+    /// PEM certificate chain for --tls-listen, --wss-listen and WebTransport.
+    #[arg(long, env = "POLYRTC_RELAY_TLS_CERT")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1) of --tls-cert.
+    #[arg(long, env = "POLYRTC_RELAY_TLS_KEY")]
+    pub tls_key: Option<PathBuf>,
+
+    /// Host in the WebTransport URL that /webtransport publishes [default: the Host of the request].
+    #[arg(long, env = "POLYRTC_RELAY_WT_HOST")]
+    pub wt_host: Option<String>,
+
+    /// Bearer token for POST/GET /credentials (mints time-limited credentials); unset = endpoint off.
+    #[arg(
+        long,
+        env = "POLYRTC_RELAY_CREDENTIALS_API_KEY",
+        hide_env_values = true
+    )]
+    pub credentials_api_key: Option<String>,
+
+    /// Lifetime in seconds of credentials minted by /credentials [default: 86400].
+    #[arg(long, env = "POLYRTC_RELAY_CREDENTIALS_TTL")]
+    pub credentials_ttl: Option<u64>,
+
+    /// URI returned with minted credentials (repeatable; comma-separated in the env var), e.g. turns:relay.example.org:443?transport=tcp.
+    #[arg(
+        long = "credentials-uri",
+        env = "POLYRTC_RELAY_CREDENTIALS_URIS",
+        value_delimiter = ','
+    )]
+    pub credentials_uri: Vec<String>,
+
     /// Log filter (tracing EnvFilter syntax; RUST_LOG also works) [default: info].
     #[arg(long, env = "POLYRTC_RELAY_LOG")]
     pub log: Option<String>,
@@ -201,6 +256,8 @@ pub struct Config {
     pub static_auth_secrets: Vec<String>,
     pub turn: TurnConfig,
     pub log: String,
+    /// TLS, wss, WebTransport and credential minting.
+    pub secure: SecureConfig,
 }
 
 impl Config {
@@ -227,6 +284,7 @@ impl Config {
             static_auth_secrets: vec![],
             turn,
             log: "info".into(),
+            secure: SecureConfig::default(),
         }
     }
 }
@@ -273,6 +331,7 @@ impl Args {
             }
             None => Args::default(),
         };
+        let secure = SecureConfig::from_args(&self, &file)?;
         let users = merge_vec(self.user, file.user)
             .into_iter()
             .map(|u| match u.split_once(':') {
@@ -285,13 +344,16 @@ impl Args {
         if !no_auth && users.is_empty() && static_auth_secrets.is_empty() {
             return Err(ConfigError::NoCredentials);
         }
+        if secure.credentials_api_key.is_some() && static_auth_secrets.is_empty() {
+            return Err(ConfigError::MintingNeedsSecret);
+        }
         let ws_listen = self.ws_listen.or(file.ws_listen);
         let listen = match self.listen.or(file.listen) {
             Some(l) => Some(l),
-            None if ws_listen.is_some() => None,
+            None if ws_listen.is_some() || secure.listeners().next().is_some() => None,
             None => Some(SocketAddr::from(([0, 0, 0, 0], 3478))),
         };
-        if listen.is_none() && ws_listen.is_none() {
+        if listen.is_none() && ws_listen.is_none() && secure.listeners().next().is_none() {
             return Err(ConfigError::NoListener);
         }
         let relay_ips = merge_vec(self.relay_ip, file.relay_ip);
@@ -310,6 +372,7 @@ impl Args {
         let mut own: Vec<IpAddr> = [listen.map(|l| l.ip()), ws_listen.map(|l| l.ip())]
             .into_iter()
             .flatten()
+            .chain(secure.listeners().map(|l| l.ip()))
             .chain(relay_ips.iter().copied())
             .chain(
                 external_ips
@@ -399,6 +462,7 @@ impl Args {
             static_auth_secrets,
             turn,
             log: self.log.or(file.log).unwrap_or_else(|| "info".into()),
+            secure,
         })
     }
 }

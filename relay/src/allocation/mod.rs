@@ -29,15 +29,18 @@ pub enum ClientTransport {
     Tls,
     WebSocket,
     WebTransport,
+    /// WebSocket over TLS (`wss://`).
+    WebSocketTls,
 }
 
 impl ClientTransport {
-    pub const ALL: [ClientTransport; 5] = [
+    pub const ALL: [ClientTransport; 6] = [
         ClientTransport::Udp,
         ClientTransport::Tcp,
         ClientTransport::Tls,
         ClientTransport::WebSocket,
         ClientTransport::WebTransport,
+        ClientTransport::WebSocketTls,
     ];
 
     pub fn name(self) -> &'static str {
@@ -47,6 +50,7 @@ impl ClientTransport {
             ClientTransport::Tls => "tls",
             ClientTransport::WebSocket => "websocket",
             ClientTransport::WebTransport => "webtransport",
+            ClientTransport::WebSocketTls => "wss",
         }
     }
 

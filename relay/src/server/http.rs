@@ -1,6 +1,9 @@
 //! HTTP/1.1 on the WebSocket port: `GET /` or `/turn` with an Upgrade
 //! becomes a TURN-over-WebSocket session (subprotocol `turn`); `/metrics` and
-//! `/health` answer plain text. Only GET; one request per connection.
+//! `/health` answer plain text; `/webtransport` publishes the WebTransport
+//! URL and certificate hashes, `/credentials` mints credentials (both in
+//! `endpoints.rs`). GET (and POST for `/credentials`); one request per
+//! connection. The same handler runs inside TLS for `wss://`.
 
 use super::stream::process_frames;
 use super::Shared;
@@ -9,8 +12,9 @@ use futures_util::{SinkExt, StreamExt};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
@@ -30,7 +34,9 @@ pub(super) async fn serve(shared: Arc<Shared>, listener: TcpListener, websocket:
             r = listener.accept() => match r {
                 Ok((stream, remote)) => {
                     let _ = stream.set_nodelay(true);
-                    tokio::spawn(handle(shared.clone(), stream, remote, websocket));
+                    let Ok(local) = stream.local_addr() else { continue };
+                    let conn = Conn { remote, local, websocket, transport: ClientTransport::WebSocket };
+                    tokio::spawn(handle(shared.clone(), stream, conn));
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "http accept failed");
@@ -42,13 +48,57 @@ pub(super) async fn serve(shared: Arc<Shared>, listener: TcpListener, websocket:
     }
 }
 
-struct Head {
-    path: String,
+/// `wss://`: the same HTTP/WebSocket service inside TLS.
+pub(super) async fn serve_tls(shared: Arc<Shared>, listener: TcpListener, acceptor: TlsAcceptor) {
+    let mut shutdown = shared.shutdown.clone();
+    loop {
+        tokio::select! {
+            r = listener.accept() => match r {
+                Ok((stream, remote)) => {
+                    let _ = stream.set_nodelay(true);
+                    let Ok(local) = stream.local_addr() else { continue };
+                    let conn = Conn { remote, local, websocket: true, transport: ClientTransport::WebSocketTls };
+                    let (shared, acceptor) = (shared.clone(), acceptor.clone());
+                    tokio::spawn(async move {
+                        let hs = tokio::time::timeout(super::tls::HANDSHAKE_TIMEOUT, acceptor.accept(stream));
+                        match hs.await {
+                            Ok(Ok(tls)) => handle(shared, tls, conn).await,
+                            Ok(Err(e)) => tracing::debug!(%remote, error = %e, "wss tls handshake failed"),
+                            Err(_) => {}
+                        }
+                    });
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "wss accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            },
+            _ = shutdown.changed() => break,
+        }
+    }
+}
+
+/// Who is connected, and what this listener serves.
+#[derive(Clone, Copy)]
+struct Conn {
+    remote: SocketAddr,
+    local: SocketAddr,
+    /// WebSocket TURN served here (not on the metrics-only listener).
+    websocket: bool,
+    transport: ClientTransport,
+}
+
+pub(super) struct Head {
+    pub(super) method: String,
+    pub(super) path: String,
+    pub(super) query: String,
+    pub(super) host: Option<String>,
+    pub(super) authorization: Option<String>,
     upgrade: bool,
     key: Option<String>,
     version_ok: bool,
     protocols: Vec<String>,
-    origin: Option<String>,
+    pub(super) origin: Option<String>,
     consumed: usize,
 }
 
@@ -60,18 +110,21 @@ fn parse_head(buf: &[u8]) -> Result<Option<Head>, ()> {
         Ok(httparse::Status::Partial) => return Ok(None),
         Err(_) => return Err(()),
     };
-    if req.method != Some("GET") {
+    let method = req.method.unwrap_or_default().to_string();
+    if method != "GET" && method != "POST" {
         return Err(());
     }
-    let path = req
+    let (path, query) = req
         .path
         .unwrap_or("/")
-        .split('?')
-        .next()
-        .unwrap_or("/")
-        .to_string();
+        .split_once('?')
+        .unwrap_or((req.path.unwrap_or("/"), ""));
     let mut head = Head {
-        path,
+        method,
+        path: path.to_string(),
+        query: query.to_string(),
+        host: None,
+        authorization: None,
         upgrade: false,
         key: None,
         version_ok: false,
@@ -89,22 +142,40 @@ fn parse_head(buf: &[u8]) -> Result<Option<Head>, ()> {
                 .protocols
                 .extend(v.split(',').map(|p| p.trim().to_string())),
             "origin" => head.origin = Some(v),
+            "host" => head.host = Some(v),
+            "authorization" => head.authorization = Some(v),
             _ => {}
         }
     }
     Ok(Some(head))
 }
 
-async fn respond(stream: &mut TcpStream, status: &str, content_type: &str, body: &str) {
+async fn respond<S: AsyncWrite + Unpin>(
+    stream: &mut S,
+    status: &str,
+    content_type: &str,
+    body: &str,
+) {
+    respond_with(stream, status, content_type, "", body).await;
+}
+
+/// `extra` is zero or more complete header lines, each ending in CRLF.
+pub(super) async fn respond_with<S: AsyncWrite + Unpin>(
+    stream: &mut S,
+    status: &str,
+    content_type: &str,
+    extra: &str,
+    body: &str,
+) {
     let resp = format!(
-        "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\nCache-Control: no-store\r\n\r\n{body}",
+        "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\nCache-Control: no-store\r\n{extra}\r\n{body}",
         body.len()
     );
     let _ = stream.write_all(resp.as_bytes()).await;
     let _ = stream.shutdown().await;
 }
 
-async fn read_head(stream: &mut TcpStream) -> Option<(Head, Vec<u8>)> {
+async fn read_head<S: AsyncRead + Unpin>(stream: &mut S) -> Option<(Head, Vec<u8>)> {
     let mut buf = Vec::with_capacity(1024);
     let mut tmp = [0u8; 2048];
     loop {
@@ -121,7 +192,16 @@ async fn read_head(stream: &mut TcpStream) -> Option<(Head, Vec<u8>)> {
     }
 }
 
-async fn handle(shared: Arc<Shared>, mut stream: TcpStream, remote: SocketAddr, websocket: bool) {
+async fn handle<S>(shared: Arc<Shared>, mut stream: S, conn: Conn)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let Conn {
+        remote,
+        local,
+        websocket,
+        transport,
+    } = conn;
     let Ok(Some((head, buf))) = tokio::time::timeout(HEAD_TIMEOUT, read_head(&mut stream)).await
     else {
         respond(
@@ -133,7 +213,19 @@ async fn handle(shared: Arc<Shared>, mut stream: TcpStream, remote: SocketAddr, 
         .await;
         return;
     };
+    if head.method == "POST" && head.path != "/credentials" {
+        return respond(
+            &mut stream,
+            "405 Method Not Allowed",
+            "text/plain",
+            "GET only\n",
+        )
+        .await;
+    }
     match head.path.as_str() {
+        "/webtransport" | "/credentials" => {
+            return super::endpoints::answer(&shared, &head, &mut stream).await
+        }
         "/health" => return respond(&mut stream, "200 OK", "text/plain", "ok\n").await,
         "/metrics" => {
             let body = shared.metrics.render();
@@ -160,12 +252,7 @@ async fn handle(shared: Arc<Shared>, mut stream: TcpStream, remote: SocketAddr, 
         )
         .await;
     }
-    if !shared.ws_allowed_origins.is_empty()
-        && !head
-            .origin
-            .as_ref()
-            .is_some_and(|o| shared.ws_allowed_origins.iter().any(|a| a == o))
-    {
+    if !shared.origin_allowed(head.origin.as_deref()) {
         tracing::info!(%remote, origin = ?head.origin, "websocket origin refused");
         return respond(
             &mut stream,
@@ -205,9 +292,6 @@ async fn handle(shared: Arc<Shared>, mut stream: TcpStream, remote: SocketAddr, 
     if stream.write_all(resp.as_bytes()).await.is_err() {
         return;
     }
-    let Ok(local) = stream.local_addr() else {
-        return;
-    };
     let leftover = buf[head.consumed..].to_vec();
     let config = WebSocketConfig {
         max_message_size: Some(MAX_WS_MESSAGE),
@@ -220,7 +304,7 @@ async fn handle(shared: Arc<Shared>, mut stream: TcpStream, remote: SocketAddr, 
         shared,
         ws,
         ClientId {
-            transport: ClientTransport::WebSocket,
+            transport,
             remote: super::canonical(remote),
             local: super::canonical(local),
             conn: 0,
@@ -229,8 +313,11 @@ async fn handle(shared: Arc<Shared>, mut stream: TcpStream, remote: SocketAddr, 
     .await;
 }
 
-async fn session(shared: Arc<Shared>, ws: WebSocketStream<TcpStream>, mut client: ClientId) {
-    let Some((id, mut rx)) = shared.new_conn(ClientTransport::WebSocket) else {
+async fn session<S>(shared: Arc<Shared>, ws: WebSocketStream<S>, mut client: ClientId)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let Some((id, mut rx)) = shared.new_conn(client.transport) else {
         return;
     };
     client.conn = id;

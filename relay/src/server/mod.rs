@@ -3,11 +3,17 @@
 //! Every shell hands bytes to the core under one mutex and sends what it
 //! returns; nothing here knows TURN.
 
+pub mod credentials;
+mod endpoints;
 mod http;
 mod queue;
 mod relay_socket;
+mod secure;
 mod stream;
+mod tls;
 mod udp;
+pub mod webtransport;
+mod wt_session;
 
 use crate::allocation::{ClientId, ClientTransport};
 use crate::auth::{Authenticator, Credentials, NonceIssuer};
@@ -52,6 +58,7 @@ pub(crate) struct Shared {
     shutdown: watch::Receiver<bool>,
     ws_allowed_origins: Vec<String>,
     max_connections: usize,
+    secure: secure::SecureShared,
 }
 
 impl Shared {
@@ -129,6 +136,12 @@ impl Shared {
         Some((id, rx))
     }
 
+    /// The Origin allow-list (ws, wss and WebTransport); empty allows all.
+    fn origin_allowed(&self, origin: Option<&str>) -> bool {
+        self.ws_allowed_origins.is_empty()
+            || origin.is_some_and(|o| self.ws_allowed_origins.iter().any(|a| a == o))
+    }
+
     fn at_connection_limit(&self) -> bool {
         lock(&self.conns).len() >= self.max_connections
     }
@@ -155,6 +168,12 @@ pub struct RunningServer {
     pub tcp_addr: Option<SocketAddr>,
     pub ws_addr: Option<SocketAddr>,
     pub metrics_addr: Option<SocketAddr>,
+    /// TURN over TLS (`turns:`).
+    pub tls_addr: Option<SocketAddr>,
+    /// WebSocket over TLS (`wss://`).
+    pub wss_addr: Option<SocketAddr>,
+    /// WebTransport (UDP).
+    pub wt_addr: Option<SocketAddr>,
     shutdown_tx: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
     shared: Arc<Shared>,
@@ -203,8 +222,10 @@ fn choose_relay_ips(cfg: &Config) -> RelayIps {
             v6: pick(false),
         };
     }
+    let secure = cfg.secure.listeners().map(Some);
     let listeners: Vec<IpAddr> = [cfg.listen, cfg.ws_listen]
         .into_iter()
+        .chain(secure)
         .flatten()
         .map(|l| l.ip())
         .filter(|ip| !ip.is_unspecified())
@@ -289,6 +310,8 @@ pub async fn start(cfg: Config) -> io::Result<RunningServer> {
         Some(a) => Some(TcpListener::bind(a).await?),
         None => None,
     };
+    let secure = secure::SecureListeners::bind(&cfg).await?;
+    let [tls_addr, wss_addr, wt_addr] = secure.addrs();
     let udp = udp.map(Arc::new);
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let relay_ips = choose_relay_ips(&cfg);
@@ -303,12 +326,16 @@ pub async fn start(cfg: Config) -> io::Result<RunningServer> {
         shutdown: shutdown_rx,
         ws_allowed_origins: cfg.ws_allowed_origins.clone(),
         max_connections: cfg.max_connections,
+        secure: secure.shared(&cfg),
     });
     let mut running = RunningServer {
         udp_addr: udp.as_ref().and_then(|u| u.local_addr().ok()),
         tcp_addr: tcp.as_ref().and_then(|t| t.local_addr().ok()),
         ws_addr: ws.as_ref().and_then(|t| t.local_addr().ok()),
         metrics_addr: metrics_listener.as_ref().and_then(|t| t.local_addr().ok()),
+        tls_addr,
+        wss_addr,
+        wt_addr,
         shutdown_tx,
         tasks: Vec::new(),
         shared: shared.clone(),
@@ -333,10 +360,12 @@ pub async fn start(cfg: Config) -> io::Result<RunningServer> {
             .tasks
             .push(tokio::spawn(http::serve(shared.clone(), m, false)));
     }
+    running.tasks.extend(secure.spawn(&shared));
     running.tasks.push(tokio::spawn(timer(shared.clone())));
     tracing::info!(
         udp = ?running.udp_addr, tcp = ?running.tcp_addr, ws = ?running.ws_addr,
-        metrics = ?running.metrics_addr, relay_ips = %relay_ips, "polyrtc-relay listening"
+        metrics = ?running.metrics_addr, tls = ?tls_addr, wss = ?wss_addr,
+        webtransport = ?wt_addr, relay_ips = %relay_ips, "polyrtc-relay listening"
     );
     Ok(running)
 }

@@ -53,6 +53,14 @@ impl QueueTx {
 }
 
 impl QueueRx {
+    /// Wait for one message, alone (WebTransport sends each in its own datagram).
+    pub async fn next_message(&mut self) -> Option<Vec<u8>> {
+        let m = self.rx.recv().await?;
+        self.queued
+            .fetch_sub(m.len() + PER_MESSAGE_OVERHEAD, Relaxed);
+        Some(m)
+    }
+
     /// Wait for one message, then take whatever else is queued, up to
     /// `BATCH_BYTES`, concatenated (stream framing needs no separators).
     pub async fn next_batch(&mut self) -> Option<Vec<u8>> {

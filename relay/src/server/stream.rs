@@ -81,7 +81,7 @@ pub(super) fn idle_timer() -> tokio::time::Interval {
     tokio::time::interval_at(tokio::time::Instant::now() + t, t)
 }
 
-async fn handle_stream<S>(
+pub(super) async fn handle_stream<S>(
     shared: Arc<Shared>,
     stream: S,
     client: ClientId,

@@ -22,7 +22,11 @@ impl RelaySockets for Fake {
         if self.exhausted {
             return Err(std::io::Error::from(std::io::ErrorKind::AddrInUse));
         }
-        self.port += if even && self.port % 2 == 0 { 2 } else { 1 };
+        self.port += if even && self.port.is_multiple_of(2) {
+            2
+        } else {
+            1
+        };
         let ip: IpAddr = match f {
             AddressFamily::V4 => [203, 0, 113, 1].into(),
             AddressFamily::V6 => "2001:db8::1".parse().expect("literal"),

@@ -1,6 +1,8 @@
 //! Test client plumbing: one TURN connection over UDP, TCP or WebSocket.
 #![allow(dead_code)]
 
+pub mod secure;
+
 use futures_util::{SinkExt, StreamExt};
 use polyrtc_relay::client::TurnClient;
 use polyrtc_relay::config::Config;
@@ -12,6 +14,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
+use tokio_rustls::client::TlsStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message as Ws;
 use tokio_tungstenite::WebSocketStream;
@@ -28,6 +31,11 @@ pub enum Conn {
     Udp(UdpSocket, SocketAddr),
     Tcp(TcpStream, Vec<u8>),
     Ws(Box<WebSocketStream<TcpStream>>, VecDeque<Vec<u8>>),
+    Tls(Box<TlsStream<TcpStream>>, Vec<u8>),
+    Wss(
+        Box<WebSocketStream<TlsStream<TcpStream>>>,
+        VecDeque<Vec<u8>>,
+    ),
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -94,6 +102,8 @@ impl Conn {
             }
             Conn::Tcp(s, _) => s.write_all(data).await.unwrap(),
             Conn::Ws(ws, _) => ws.send(Ws::Binary(data.to_vec())).await.unwrap(),
+            Conn::Tls(s, _) => s.write_all(data).await.unwrap(),
+            Conn::Wss(ws, _) => ws.send(Ws::Binary(data.to_vec())).await.unwrap(),
         }
     }
 
@@ -118,34 +128,52 @@ impl Conn {
                 buf.truncate(n);
                 Some(buf)
             }
-            Conn::Tcp(s, buf) => loop {
-                if let Ok(Some(n)) = stream_frame_len(buf) {
-                    return Some(buf.drain(..n).collect());
-                }
-                let mut tmp = [0u8; 4096];
-                let n = s.read(&mut tmp).await.ok()?;
-                if n == 0 {
-                    return None;
-                }
-                buf.extend_from_slice(&tmp[..n]);
-            },
-            Conn::Ws(ws, queue) => loop {
-                if let Some(m) = queue.pop_front() {
-                    return Some(m);
-                }
-                match ws.next().await? {
-                    Ok(Ws::Binary(frame)) => {
-                        for m in split_frames(&frame) {
-                            queue.push_back(m.expect("whole messages per frame").to_vec());
-                        }
-                    }
-                    Ok(Ws::Close(_)) | Err(_) => return None,
-                    Ok(_) => {}
-                }
-            },
+            Conn::Tcp(s, buf) => read_frame(s, buf).await,
+            Conn::Tls(s, buf) => read_frame(s, buf).await,
+            Conn::Ws(ws, queue) => read_ws(ws, queue).await,
+            Conn::Wss(ws, queue) => read_ws(ws, queue).await,
         }
     }
+}
 
+async fn read_frame<S: tokio::io::AsyncRead + Unpin>(
+    s: &mut S,
+    buf: &mut Vec<u8>,
+) -> Option<Vec<u8>> {
+    loop {
+        if let Ok(Some(n)) = stream_frame_len(buf) {
+            return Some(buf.drain(..n).collect());
+        }
+        let mut tmp = [0u8; 4096];
+        let n = s.read(&mut tmp).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&tmp[..n]);
+    }
+}
+
+async fn read_ws<S>(ws: &mut WebSocketStream<S>, queue: &mut VecDeque<Vec<u8>>) -> Option<Vec<u8>>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    loop {
+        if let Some(m) = queue.pop_front() {
+            return Some(m);
+        }
+        match ws.next().await? {
+            Ok(Ws::Binary(frame)) => {
+                for m in split_frames(&frame) {
+                    queue.push_back(m.expect("whole messages per frame").to_vec());
+                }
+            }
+            Ok(Ws::Close(_)) | Err(_) => return None,
+            Ok(_) => {}
+        }
+    }
+}
+
+impl Conn {
     /// Send a request and return the next STUN response (skipping data).
     pub async fn ask(&mut self, req: &[u8]) -> Vec<u8> {
         self.send(req).await;
