@@ -168,6 +168,21 @@ fn gathering_events_after_first_sld() {
     let o = offer(&mut a);
     assert_eq!(a.snapshot().ice_gathering_state, IceGatheringState::New);
     sld(&mut a, &o).unwrap();
+    // The wss: relay is the page's only way out: gathering waits for its session.
+    assert_eq!(
+        a.snapshot().ice_gathering_state,
+        IceGatheringState::Gathering
+    );
+    let relay = match a.poll_relay_command() {
+        Some(RelayCommand::Connect { relay, url }) => {
+            assert_eq!(url, "wss://relay.example.org/");
+            relay
+        }
+        other => panic!("expected a Connect command, got {other:?}"),
+    };
+    assert_eq!(a.poll_relay_command(), None);
+    // The session never opens: the relay is unreachable (701) and gathering completes.
+    a.handle_relay_state(std::time::Instant::now(), relay, RelayTransportState::Closed);
     assert_eq!(
         a.snapshot().ice_gathering_state,
         IceGatheringState::Complete
@@ -210,6 +225,7 @@ fn gathering_events_after_first_sld() {
             },
             err("stun:stun.example.org"),
             err("turn:turn.example.org?transport=tcp"),
+            err("wss://relay.example.org/"),
             Event::IceGatheringStateChange {
                 state: IceGatheringState::Complete
             },
