@@ -21,6 +21,7 @@ mod ice;
 pub mod jsep;
 mod peer_connection;
 mod random;
+pub mod sctp;
 pub mod sdp;
 mod stats;
 pub mod transceiver;
