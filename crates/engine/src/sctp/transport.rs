@@ -89,15 +89,15 @@ impl SctpTransport {
                     association.handle_event(event);
                 }
             }
-            Some((handle, DatagramEvent::NewAssociation(association))) => {
-                // A second INIT after we are established (a peer restart) is not supported:
-                // WebRTC restarts SCTP only with a new DTLS session, i.e. a new transport.
-                if self.association.is_none() {
-                    if self.handshaking.len() >= MAX_HANDSHAKING {
-                        self.handshaking.remove(0);
-                    }
-                    self.handshaking.push((handle, association));
+            // A second INIT after we are established (a peer restart) is dropped: WebRTC
+            // restarts SCTP only with a new DTLS session, i.e. a new transport.
+            Some((handle, DatagramEvent::NewAssociation(association)))
+                if self.association.is_none() =>
+            {
+                if self.handshaking.len() >= MAX_HANDSHAKING {
+                    self.handshaking.remove(0);
                 }
+                self.handshaking.push((handle, association));
             }
             _ => {}
         }
@@ -323,10 +323,12 @@ impl SctpTransport {
             self.handshaking.clear();
             self.association = Some(established);
             self.on_connected(now);
-        } else {
+        } else if self.config.client {
+            // A server-side association stays in CLOSED until COOKIE ECHO (RFC 9260 §5.1: the
+            // state lives in the cookie), so only the client's can be told apart as failed.
             self.handshaking
                 .retain(|(_, association)| !association.is_closed());
-            if self.config.client && self.handshaking.is_empty() {
+            if self.handshaking.is_empty() {
                 self.close_reason = Some("SCTP handshake failed".to_owned());
                 self.set_closed();
             }
