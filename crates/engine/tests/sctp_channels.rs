@@ -395,3 +395,44 @@ fn sctp_association_close_reaches_the_peer() {
         Err(SctpError::NoSuchChannel(0))
     );
 }
+
+#[test]
+fn sctp_max_packet_life_time_abandons_expired_messages() {
+    let mut net = Net::new(Conditions::CLEAN, 14);
+    net.connect();
+    let params = ChannelParams {
+        max_packet_life_time: Some(100),
+        ..reliable("timed")
+    };
+    open_dcep(&mut net, 0, params);
+    // The link towards b is down for 3 s, far beyond the 100 ms lifetime.
+    net.conditions.loss = 1.0;
+    let now = net.now;
+    for i in 0u8..5 {
+        net.a.send(now, 0, &[i; 500], true).unwrap();
+    }
+    net.run_for(Duration::from_secs(3));
+    net.conditions.loss = 0.0;
+    net.run_for(Duration::from_secs(5));
+    let now = net.now;
+    net.a.send(now, 0, b"fresh", false).unwrap();
+    net.run_for(Duration::from_secs(2));
+    assert_eq!(net.take_messages(true), vec![(0, b"fresh".to_vec(), false)]);
+    assert_eq!(net.a.buffered_amount(0), 0);
+}
+
+#[test]
+fn sctp_channel_ids_beyond_the_negotiated_streams_are_refused() {
+    let mut net = Net::new(Conditions::CLEAN, 15);
+    let now = net.now;
+    assert_eq!(
+        net.a.open_channel(now, 65535, reliable("reserved")),
+        Err(SctpError::ChannelIdOutOfRange { id: 65535, max: 0 })
+    );
+    net.connect();
+    let max = net.a.max_channels();
+    assert_eq!(
+        net.a.open_channel(net.now, max, reliable("too far")),
+        Err(SctpError::ChannelIdOutOfRange { id: max, max })
+    );
+}
