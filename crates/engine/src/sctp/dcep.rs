@@ -67,13 +67,13 @@ impl DcepMessage {
 }
 
 fn read_u16(data: &[u8], at: usize) -> Result<u16, DcepError> {
-    let bytes = data.get(at..at + 2).ok_or(DcepError::Truncated)?;
-    Ok(u16::from_be_bytes([bytes[0], bytes[1]]))
+    let bytes = data.get(at..at + 2).and_then(|b| b.try_into().ok());
+    Ok(u16::from_be_bytes(bytes.ok_or(DcepError::Truncated)?))
 }
 
 fn read_u32(data: &[u8], at: usize) -> Result<u32, DcepError> {
-    let bytes = data.get(at..at + 4).ok_or(DcepError::Truncated)?;
-    Ok(u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
+    let bytes = data.get(at..at + 4).and_then(|b| b.try_into().ok());
+    Ok(u32::from_be_bytes(bytes.ok_or(DcepError::Truncated)?))
 }
 
 fn parse_open(data: &[u8]) -> Result<ChannelParams, DcepError> {
