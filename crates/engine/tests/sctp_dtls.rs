@@ -16,6 +16,7 @@ struct Side {
     sctp: SctpTransport,
     events: Vec<SctpEvent>,
     records: usize,
+    largest_datagram: usize,
 }
 
 impl Side {
@@ -30,7 +31,11 @@ impl Side {
         while let Some(e) = self.sctp.poll_event() {
             self.events.push(e);
         }
-        std::iter::from_fn(|| self.dtls.poll_datagram()).collect()
+        let datagrams: Vec<Vec<u8>> = std::iter::from_fn(|| self.dtls.poll_datagram()).collect();
+        for d in &datagrams {
+            self.largest_datagram = self.largest_datagram.max(d.len());
+        }
+        datagrams
     }
 
     fn input(&mut self, now: Instant, datagram: &[u8]) {
@@ -76,6 +81,7 @@ fn side(role: Role, own: &Certificate, peer: &Certificate, seed: u64, now: Insta
         sctp: SctpTransport::new(sctp, now),
         events: Vec::new(),
         records: 0,
+        largest_datagram: 0,
     }
 }
 
@@ -170,6 +176,13 @@ fn sctp_data_channel_over_two_dtls_endpoints() {
     assert_eq!(messages(&client), vec![(0, vec![], true)]);
     // A 256 KiB message took many records: SCTP fragments to the path MTU.
     assert!(client.records > 200, "{} records", client.records);
+    // rtc-sctp bounds SCTP packets at 1191 bytes (1280 minus IPv6, UDP, TURN and DTLS overhead).
+    eprintln!("largest DTLS datagram: {} bytes", client.largest_datagram);
+    assert!(
+        client.largest_datagram <= 1191 + 37,
+        "{}",
+        client.largest_datagram
+    );
 
     client.sctp.close_channel(now, 0);
     let ok = run(&mut client, &mut server, &mut now, |c, s| {
