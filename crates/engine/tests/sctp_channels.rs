@@ -436,3 +436,48 @@ fn sctp_channel_ids_beyond_the_negotiated_streams_are_refused() {
         Err(SctpError::ChannelIdOutOfRange { id: max, max })
     );
 }
+
+#[test]
+fn sctp_handshake_survives_lost_init_acks() {
+    let mut net = Net::new(Conditions::CLEAN, 16);
+    // The server's first two INIT ACKs are lost: the client retransmits INIT, rtc-sctp starts a
+    // fresh server association for each, and the one the COOKIE ECHO names wins.
+    let mut dropped = 0;
+    net.drop_rule = Some(Box::new(move |towards_b, _| {
+        if !towards_b && dropped < 2 {
+            dropped += 1;
+            return true;
+        }
+        false
+    }));
+    let now = net.now;
+    net.a.open_channel(now, 0, reliable("late")).unwrap();
+    net.connect();
+    assert!(
+        net.now - net.start >= Duration::from_secs(3),
+        "two T1-init timeouts"
+    );
+    open_dcep(&mut net, 2, reliable("after"));
+    assert!(net.events_a.contains(&SctpEvent::ChannelOpen { id: 0 }));
+}
+
+#[test]
+fn sctp_client_gives_up_when_nobody_answers() {
+    let conditions = Conditions {
+        loss: 1.0,
+        ..Conditions::CLEAN
+    };
+    let mut net = Net::new(conditions, 17);
+    let now = net.now;
+    net.a.open_channel(now, 0, reliable("never")).unwrap();
+    let gave_up = net.run_until(Duration::from_secs(3600), |net| {
+        net.a.state() == SctpState::Closed
+    });
+    assert!(gave_up, "still {:?} after an hour", net.a.state());
+    eprintln!("client gave up after {:?}", net.now - net.start);
+    assert!(net.events_a.contains(&SctpEvent::ChannelClosed { id: 0 }));
+    assert!(net
+        .events_a
+        .iter()
+        .any(|e| matches!(e, SctpEvent::Closed { .. })));
+}

@@ -305,33 +305,44 @@ impl SctpTransport {
             return;
         }
         let mut connected = None;
+        let mut failed = Vec::new();
         for (index, (_, association)) in self.handshaking.iter_mut().enumerate() {
             // Events after `Connected` (data bundled with COOKIE ECHO) stay queued for `process`.
             while let Some(event) = association.poll() {
-                if matches!(event, Event::Connected) {
-                    connected = Some(index);
-                    break;
+                match event {
+                    Event::Connected => {
+                        connected = Some(index);
+                        break;
+                    }
+                    // T1-init or T1-cookie ran out of retransmissions (RFC 9260 §5.1).
+                    Event::HandshakeFailed { reason } => failed.push((index, reason.to_string())),
+                    _ => {}
                 }
             }
             if connected.is_some() {
                 break;
             }
         }
-        // Half-open associations that failed their handshake are dropped.
         if let Some(index) = connected {
             let established = self.handshaking.swap_remove(index);
             self.handshaking.clear();
             self.association = Some(established);
             self.on_connected(now);
-        } else if self.config.client {
-            // A server-side association stays in CLOSED until COOKIE ECHO (RFC 9260 §5.1: the
-            // state lives in the cookie), so only the client's can be told apart as failed.
-            self.handshaking
-                .retain(|(_, association)| !association.is_closed());
-            if self.handshaking.is_empty() {
-                self.close_reason = Some("SCTP handshake failed".to_owned());
-                self.set_closed();
+            return;
+        }
+        failed.dedup_by_key(|(index, _)| *index);
+        for (index, reason) in failed.into_iter().rev() {
+            if index < self.handshaking.len() {
+                self.handshaking.remove(index);
             }
+            self.close_reason = Some(format!("SCTP handshake failed: {reason}"));
+        }
+        // Only the client's association can fail: a server-side one stays in CLOSED until
+        // COOKIE ECHO (RFC 9260 §5.1: the state lives in the cookie) and just goes unanswered.
+        if self.config.client && self.handshaking.is_empty() {
+            self.close_reason
+                .get_or_insert_with(|| "SCTP handshake failed".to_owned());
+            self.set_closed();
         }
     }
 
