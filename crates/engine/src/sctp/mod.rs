@@ -30,9 +30,11 @@ pub const RECEIVE_WINDOW: u32 = 4 * 1024 * 1024;
 /// How the association is set up.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SctpConfig {
-    /// Our SCTP port (SDP `a=sctp-port`, 5000 by default).
+    /// Our SCTP port (SDP `a=sctp-port`, 5000 by default). rtc-sctp 0.21.1 sends INIT from and
+    /// to port 5000 whatever is configured, and a responder answers on the INIT's ports; so
+    /// ports other than 5000 only work on the responding side.
     pub local_port: u16,
-    /// The peer's SCTP port.
+    /// The peer's SCTP port (see `local_port`).
     pub remote_port: u16,
     /// The peer's `a=max-message-size`: a larger `send` is refused. 0 means "no limit" (RFC 8841 §6).
     pub max_message_size: u32,
