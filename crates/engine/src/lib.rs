@@ -22,6 +22,7 @@ pub mod jsep;
 pub mod network;
 mod peer_connection;
 mod random;
+pub mod sctp;
 pub mod sdp;
 mod stats;
 pub mod transceiver;

@@ -1,0 +1,581 @@
+//! [`SctpTransport`]: one SCTP association carrying data channels, driven by packets and time.
+
+use super::channel::{self, Channel, ChannelState, Inbound, ORDERED_RELIABLE};
+use super::dcep::DcepMessage;
+use super::{ChannelParams, SctpConfig, SctpError, SctpEvent, SctpState, RECEIVE_WINDOW};
+use bytes::Bytes;
+use rtc_sctp::{
+    Association, AssociationError, AssociationHandle, ClientConfig, DatagramEvent, Endpoint,
+    EndpointConfig, Event, Payload, PayloadProtocolIdentifier, ServerConfig, StreamEvent,
+    TransportConfig,
+};
+use rtc_shared::TransportProtocol;
+use std::collections::{BTreeMap, VecDeque};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// rtc-sctp addresses associations by socket address; over DTLS there is exactly one peer, so
+/// these are placeholders that never reach the wire.
+const LOCAL_ADDR: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 1);
+const PEER_ADDR: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 2);
+
+/// A server keeps at most this many half-open associations: a retransmitted INIT (our INIT ACK
+/// was lost) makes rtc-sctp start a fresh one, and whichever completes the cookie exchange wins.
+const MAX_HANDSHAKING: usize = 8;
+
+/// W3C `RTCDataChannel.id` 65535 is reserved ("null").
+const RESERVED_STREAM_ID: u16 = u16::MAX;
+
+/// An SCTP association and its data channels. See the module documentation.
+pub struct SctpTransport {
+    config: SctpConfig,
+    endpoint: Endpoint,
+    /// Associations still in the handshake.
+    handshaking: Vec<(AssociationHandle, Association)>,
+    /// The established association (kept after closing to flush a final ABORT).
+    association: Option<(AssociationHandle, Association)>,
+    state: SctpState,
+    close_reason: Option<String>,
+    channels: BTreeMap<u16, Channel>,
+    events: VecDeque<SctpEvent>,
+    transmits: VecDeque<Bytes>,
+}
+
+impl SctpTransport {
+    pub fn new(config: SctpConfig, now: Instant) -> Self {
+        let transport = TransportConfig::default()
+            .with_sctp_port(config.local_port)
+            .with_max_receive_buffer_size(RECEIVE_WINDOW)
+            .with_max_message_size(send_limit(config.max_message_size));
+        let server = (!config.client).then(|| Arc::new(ServerConfig::new(transport.clone())));
+        let mut endpoint = Endpoint::new(
+            LOCAL_ADDR,
+            TransportProtocol::UDP,
+            Arc::new(EndpointConfig::new()),
+            server,
+        );
+        let mut handshaking = Vec::new();
+        let mut state = SctpState::Connecting;
+        if config.client {
+            match endpoint.connect(now, ClientConfig::new(transport), PEER_ADDR) {
+                Ok(pair) => handshaking.push(pair),
+                // Only reachable with a zero peer port or 3 billion associations.
+                Err(_) => state = SctpState::Closed,
+            }
+        }
+        SctpTransport {
+            config,
+            endpoint,
+            handshaking,
+            association: None,
+            state,
+            close_reason: None,
+            channels: BTreeMap::new(),
+            events: VecDeque::new(),
+            transmits: VecDeque::new(),
+        }
+    }
+
+    /// One SCTP packet (one decrypted DTLS application-data record). Garbage is dropped.
+    pub fn handle_input(&mut self, now: Instant, packet: &[u8]) {
+        if self.state == SctpState::Closed {
+            return;
+        }
+        let data = Bytes::copy_from_slice(packet);
+        match self.endpoint.handle(now, PEER_ADDR, None, data) {
+            Some((handle, DatagramEvent::AssociationEvent(event))) => {
+                if let Some(association) = self.association_by_handle(handle) {
+                    association.handle_event(event);
+                }
+            }
+            // A second INIT after we are established (a peer restart) is dropped: WebRTC
+            // restarts SCTP only with a new DTLS session, i.e. a new transport.
+            Some((handle, DatagramEvent::NewAssociation(association)))
+                if self.association.is_none() =>
+            {
+                if self.handshaking.len() >= MAX_HANDSHAKING {
+                    self.handshaking.remove(0);
+                }
+                self.handshaking.push((handle, association));
+            }
+            _ => {}
+        }
+        self.process(now);
+    }
+
+    /// The next SCTP packet to hand to DTLS.
+    pub fn poll_transmit(&mut self, now: Instant) -> Option<Vec<u8>> {
+        if self.transmits.is_empty() {
+            let associations = self.handshaking.iter_mut().chain(self.association.as_mut());
+            for (_, association) in associations {
+                while let Some(transmit) = association.poll_transmit(now) {
+                    if let Payload::RawEncode(packets) = transmit.message {
+                        self.transmits.extend(packets);
+                    }
+                }
+            }
+        }
+        self.transmits.pop_front().map(|packet| packet.to_vec())
+    }
+
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.handshaking
+            .iter()
+            .chain(self.association.as_ref())
+            .filter_map(|(_, association)| association.poll_timeout())
+            .min()
+    }
+
+    pub fn handle_timeout(&mut self, now: Instant) {
+        let associations = self.handshaking.iter_mut().chain(self.association.as_mut());
+        for (_, association) in associations {
+            association.handle_timeout(now);
+        }
+        self.process(now);
+    }
+
+    pub fn state(&self) -> SctpState {
+        self.state
+    }
+
+    /// The negotiated number of streams (`RTCSctpTransport.maxChannels`); 0 until connected.
+    pub fn max_channels(&self) -> u16 {
+        self.association
+            .as_ref()
+            .and_then(|(_, association)| association.negotiated_max_streams())
+            .unwrap_or(0)
+    }
+
+    /// Opens a channel on stream `id`. Before the association is up the channel waits and opens
+    /// with it. A non-negotiated channel announces itself with DCEP OPEN (RFC 8832 §6).
+    pub fn open_channel(
+        &mut self,
+        now: Instant,
+        id: u16,
+        params: ChannelParams,
+    ) -> Result<(), SctpError> {
+        if self.state == SctpState::Closed {
+            return Err(SctpError::Closed);
+        }
+        if params.max_retransmits.is_some() && params.max_packet_life_time.is_some() {
+            return Err(SctpError::BothReliabilityLimits);
+        }
+        if params.label.len() > usize::from(u16::MAX)
+            || params.protocol.len() > usize::from(u16::MAX)
+        {
+            return Err(SctpError::LabelTooLong);
+        }
+        let max = self.max_channels();
+        if id == RESERVED_STREAM_ID || (self.state == SctpState::Connected && id >= max) {
+            return Err(SctpError::ChannelIdOutOfRange { id, max });
+        }
+        if self.channels.contains_key(&id) {
+            return Err(SctpError::ChannelIdInUse(id));
+        }
+        self.channels.insert(id, Channel::new(params));
+        if self.state == SctpState::Connected {
+            self.start_channel(now, id);
+        }
+        Ok(())
+    }
+
+    /// Sends one message (RFC 8831 §6.6): PPID 51 for strings, 53 for binaries, 56/57 for empty.
+    pub fn send(
+        &mut self,
+        now: Instant,
+        id: u16,
+        data: &[u8],
+        binary: bool,
+    ) -> Result<(), SctpError> {
+        let max = send_limit(self.config.max_message_size);
+        if data.len() > max as usize {
+            return Err(SctpError::MessageTooLarge {
+                size: data.len(),
+                max,
+            });
+        }
+        let channel = self.channels.get(&id).ok_or(SctpError::NoSuchChannel(id))?;
+        if !channel.can_send() {
+            return Err(SctpError::ChannelNotOpen(id));
+        }
+        let (ppi, payload) = channel::outgoing_payload(data, binary);
+        let (_, association) = self.association.as_mut().ok_or(SctpError::Closed)?;
+        let mut stream = association
+            .stream(id)
+            .map_err(|e| SctpError::Sctp(e.to_string()))?;
+        stream
+            .write_with_ppi(now, payload, ppi)
+            .map_err(|e| SctpError::Sctp(e.to_string()))?;
+        if let Some(channel) = self.channels.get_mut(&id) {
+            // rtc-sctp releases the zero byte of an empty message too, so it is counted here.
+            channel.on_written(payload.len(), false);
+        }
+        Ok(())
+    }
+
+    /// `bufferedAmount`: bytes sent on the channel and not yet acknowledged or abandoned.
+    pub fn buffered_amount(&self, id: u16) -> u64 {
+        self.channels.get(&id).map_or(0, Channel::buffered_amount)
+    }
+
+    /// Closes a channel by resetting its outgoing stream (RFC 8831 §6.7). `ChannelClosed` follows
+    /// when the peer has reset its side too.
+    pub fn close_channel(&mut self, now: Instant, id: u16) {
+        let Some(channel) = self.channels.get_mut(&id) else {
+            return;
+        };
+        match channel.state {
+            ChannelState::Closing => {}
+            ChannelState::Pending => {
+                self.channels.remove(&id);
+                self.events.push_back(SctpEvent::ChannelClosed { id });
+            }
+            ChannelState::AwaitingAck | ChannelState::Open => {
+                channel.state = ChannelState::Closing;
+                self.events.push_back(SctpEvent::ChannelClosing { id });
+                let reset = self
+                    .association
+                    .as_mut()
+                    .and_then(|(_, association)| association.stream(id).ok())
+                    .map(|mut stream| stream.close(now));
+                // No stream or a refused reset (association gone): nothing left to wait for.
+                if !matches!(reset, Some(Ok(()))) {
+                    self.channels.remove(&id);
+                    self.events.push_back(SctpEvent::ChannelClosed { id });
+                }
+            }
+        }
+        self.process(now);
+    }
+
+    pub fn poll_event(&mut self) -> Option<SctpEvent> {
+        self.events.pop_front()
+    }
+
+    /// Ends the association with ABORT (W3C `RTCPeerConnection.close()`: "sending an SCTP ABORT
+    /// chunk"); the ABORT leaves with the next `poll_transmit`.
+    pub fn close(&mut self, now: Instant) {
+        if self.state == SctpState::Closed {
+            return;
+        }
+        if let Some((_, association)) = self.association.as_mut() {
+            // Already closed is the only failure, and then there is nothing to abort.
+            let _ = association.abort();
+        }
+        self.handshaking.clear();
+        self.close_reason = Some("closed locally".to_owned());
+        self.set_closed();
+        self.process(now);
+    }
+
+    fn association_by_handle(&mut self, handle: AssociationHandle) -> Option<&mut Association> {
+        self.handshaking
+            .iter_mut()
+            .chain(self.association.as_mut())
+            .find(|(h, _)| *h == handle)
+            .map(|(_, association)| association)
+    }
+
+    /// Drains rtc-sctp's events after any input.
+    fn process(&mut self, now: Instant) {
+        self.promote_connected(now);
+        let mut endpoint_events = Vec::new();
+        for (handle, association) in self.handshaking.iter_mut().chain(self.association.as_mut()) {
+            while let Some(event) = association.poll_endpoint_event() {
+                endpoint_events.push((*handle, event));
+            }
+        }
+        for (handle, event) in endpoint_events {
+            self.endpoint.handle_event(handle, event);
+        }
+        while let Some(event) = self
+            .association
+            .as_mut()
+            .and_then(|(_, association)| association.poll())
+        {
+            self.on_event(now, event);
+        }
+        self.check_closed();
+    }
+
+    /// Moves the first handshaking association that reports `Connected` to `association`.
+    fn promote_connected(&mut self, now: Instant) {
+        if self.association.is_some() || self.state == SctpState::Closed {
+            return;
+        }
+        let mut connected = None;
+        let mut failed = Vec::new();
+        for (index, (_, association)) in self.handshaking.iter_mut().enumerate() {
+            // Events after `Connected` (data bundled with COOKIE ECHO) stay queued for `process`.
+            while let Some(event) = association.poll() {
+                match event {
+                    Event::Connected => {
+                        connected = Some(index);
+                        break;
+                    }
+                    // T1-init or T1-cookie ran out of retransmissions (RFC 9260 §5.1).
+                    Event::HandshakeFailed { reason } => failed.push((index, reason.to_string())),
+                    _ => {}
+                }
+            }
+            if connected.is_some() {
+                break;
+            }
+        }
+        if let Some(index) = connected {
+            let established = self.handshaking.swap_remove(index);
+            self.handshaking.clear();
+            self.association = Some(established);
+            self.on_connected(now);
+            return;
+        }
+        failed.dedup_by_key(|(index, _)| *index);
+        for (index, reason) in failed.into_iter().rev() {
+            if index < self.handshaking.len() {
+                self.handshaking.remove(index);
+            }
+            self.close_reason = Some(format!("SCTP handshake failed: {reason}"));
+        }
+        // Only the client's association can fail: a server-side one stays in CLOSED until
+        // COOKIE ECHO (RFC 9260 §5.1: the state lives in the cookie) and just goes unanswered.
+        if self.config.client && self.handshaking.is_empty() {
+            self.close_reason
+                .get_or_insert_with(|| "SCTP handshake failed".to_owned());
+            self.set_closed();
+        }
+    }
+
+    fn on_connected(&mut self, now: Instant) {
+        self.state = SctpState::Connected;
+        self.events.push_back(SctpEvent::Connected);
+        let max = self.max_channels();
+        let pending: Vec<u16> = self.channels.keys().copied().collect();
+        for id in pending {
+            if id >= max {
+                // W3C: a channel whose id does not fit the negotiated stream count closes.
+                self.channels.remove(&id);
+                self.events.push_back(SctpEvent::ChannelClosed { id });
+            } else {
+                self.start_channel(now, id);
+            }
+        }
+    }
+
+    /// Creates the stream of a pending channel and sends its DCEP OPEN unless negotiated.
+    fn start_channel(&mut self, now: Instant, id: u16) {
+        let Some(channel) = self.channels.get_mut(&id) else {
+            return;
+        };
+        let Some((_, association)) = self.association.as_mut() else {
+            return;
+        };
+        let negotiated = channel.params.negotiated;
+        let open = DcepMessage::Open(channel.params.clone()).encode();
+        let settings = if negotiated {
+            channel::reliability(&channel.params)
+        } else {
+            ORDERED_RELIABLE
+        };
+        let result = open_stream(association, id).and_then(|mut stream| {
+            let (unordered, kind, value) = settings;
+            stream.set_reliability_params(unordered, kind, value)?;
+            match (&open, negotiated) {
+                (_, true) => Ok(()),
+                (Ok(open), false) => stream
+                    .write_with_ppi(now, open, PayloadProtocolIdentifier::Dcep)
+                    .map(|_| channel.on_written(open.len(), true)),
+                (Err(_), false) => Err(rtc_shared::error::Error::ErrStreamCreateFailed),
+            }
+        });
+        if result.is_err() {
+            self.channels.remove(&id);
+            self.events.push_back(SctpEvent::ChannelClosed { id });
+        } else if negotiated {
+            channel.state = ChannelState::Open;
+            self.events.push_back(SctpEvent::ChannelOpen { id });
+        } else {
+            channel.state = ChannelState::AwaitingAck;
+        }
+    }
+
+    fn on_event(&mut self, now: Instant, event: Event) {
+        match event {
+            Event::Stream(StreamEvent::Readable { id }) => self.read_stream(now, id),
+            Event::Stream(StreamEvent::Opened { .. }) => {
+                // Channels are tracked by stream id; rtc-sctp's accept queue only needs draining.
+                if let Some((_, association)) = self.association.as_mut() {
+                    while association.accept_stream().is_some() {}
+                }
+            }
+            Event::Stream(StreamEvent::BufferedAmountReleased { id, n_bytes }) => {
+                if let Some(channel) = self.channels.get_mut(&id) {
+                    let before = channel.buffered_amount();
+                    channel.on_released(n_bytes);
+                    let amount = channel.buffered_amount();
+                    if amount < before {
+                        self.events
+                            .push_back(SctpEvent::BufferedAmountDecreased { id, amount });
+                    }
+                }
+            }
+            Event::AssociationLost {
+                reason: AssociationError::Reset,
+                id,
+            } => self.on_stream_reset(id),
+            Event::AssociationLost { reason, .. } | Event::HandshakeFailed { reason } => {
+                self.close_reason.get_or_insert_with(|| reason.to_string());
+            }
+            _ => {}
+        }
+    }
+
+    /// The peer reset its outgoing stream (rtc-sctp answers with ours): the channel is closed.
+    fn on_stream_reset(&mut self, id: u16) {
+        if let Some(channel) = self.channels.remove(&id) {
+            if channel.state != ChannelState::Closing {
+                self.events.push_back(SctpEvent::ChannelClosing { id });
+            }
+            self.events.push_back(SctpEvent::ChannelClosed { id });
+        }
+    }
+
+    fn read_stream(&mut self, now: Instant, id: u16) {
+        loop {
+            let Some((_, association)) = self.association.as_mut() else {
+                return;
+            };
+            let Ok(mut stream) = association.stream(id) else {
+                return;
+            };
+            let Ok(Some(chunks)) = stream.read_sctp() else {
+                return;
+            };
+            let Ok(payload) = chunks.to_payload(usize::MAX) else {
+                continue;
+            };
+            match channel::classify(chunks.ppi, payload.to_vec()) {
+                Inbound::Dcep(DcepMessage::Open(params)) => self.on_remote_open(now, id, params),
+                Inbound::Dcep(DcepMessage::Ack) => self.on_ack(id),
+                Inbound::Data(data, binary) => self.on_data(id, data, binary),
+                Inbound::Ignored => {}
+            }
+        }
+    }
+
+    /// DCEP OPEN (RFC 8832 §6): the channel is open once we queue the ACK.
+    fn on_remote_open(&mut self, now: Instant, id: u16, params: ChannelParams) {
+        // An OPEN on a stream we already use is a protocol error; RFC 8832 leaves it to us.
+        if self.channels.contains_key(&id) {
+            return;
+        }
+        let Some((_, association)) = self.association.as_mut() else {
+            return;
+        };
+        let Ok(mut stream) = association.stream(id) else {
+            return;
+        };
+        let (unordered, kind, value) = channel::reliability(&params);
+        let (o_unordered, o_kind, o_value) = ORDERED_RELIABLE;
+        let acked = stream
+            .set_reliability_params(o_unordered, o_kind, o_value)
+            .and_then(|()| {
+                stream.write_with_ppi(
+                    now,
+                    &[super::dcep::MESSAGE_ACK],
+                    PayloadProtocolIdentifier::Dcep,
+                )
+            })
+            .and_then(|_| stream.set_reliability_params(unordered, kind, value));
+        if acked.is_err() {
+            return;
+        }
+        let mut channel = Channel::new(params.clone());
+        channel.on_written(1, true);
+        channel.state = ChannelState::Open;
+        self.channels.insert(id, channel);
+        self.events
+            .push_back(SctpEvent::RemoteChannel { id, params });
+    }
+
+    fn on_ack(&mut self, id: u16) {
+        let Some(channel) = self.channels.get_mut(&id) else {
+            return;
+        };
+        if channel.state != ChannelState::AwaitingAck {
+            return;
+        }
+        let (unordered, kind, value) = channel::reliability(&channel.params);
+        let Some((_, association)) = self.association.as_mut() else {
+            return;
+        };
+        if let Ok(mut stream) = association.stream(id) {
+            // Only fails when the stream is gone, which a reset event reports separately.
+            let _ = stream.set_reliability_params(unordered, kind, value);
+        }
+        channel.state = ChannelState::Open;
+        self.events.push_back(SctpEvent::ChannelOpen { id });
+    }
+
+    fn on_data(&mut self, id: u16, data: Vec<u8>, binary: bool) {
+        let Some(channel) = self.channels.get(&id) else {
+            // No channel on this stream (data before OPEN, or a negotiated channel we do not
+            // have): W3C gives it nowhere to go.
+            return;
+        };
+        match channel.state {
+            // RFC 8832 §6: user data implies the peer saw our OPEN, as if the ACK came.
+            ChannelState::AwaitingAck => self.on_ack(id),
+            ChannelState::Open => {}
+            // W3C "receive a message": dropped unless readyState is "open".
+            ChannelState::Pending | ChannelState::Closing => return,
+        }
+        self.events
+            .push_back(SctpEvent::Message { id, data, binary });
+    }
+
+    fn check_closed(&mut self) {
+        let lost = self
+            .association
+            .as_ref()
+            .is_some_and(|(_, association)| association.is_closed());
+        if lost && self.state != SctpState::Closed {
+            self.set_closed();
+        }
+    }
+
+    fn set_closed(&mut self) {
+        self.state = SctpState::Closed;
+        let ids: Vec<u16> = self.channels.keys().copied().collect();
+        self.channels.clear();
+        for id in ids {
+            self.events.push_back(SctpEvent::ChannelClosed { id });
+        }
+        let reason = self
+            .close_reason
+            .clone()
+            .unwrap_or_else(|| "association closed".to_owned());
+        self.events.push_back(SctpEvent::Closed { reason });
+    }
+}
+
+/// The stream for `id`: ours if it exists already (the peer may have sent on it first).
+fn open_stream(
+    association: &mut Association,
+    id: u16,
+) -> rtc_shared::error::Result<rtc_sctp::Stream<'_>> {
+    if association.stream_ids().contains(&id) {
+        association.stream(id)
+    } else {
+        association.open_stream(id, PayloadProtocolIdentifier::Binary)
+    }
+}
+
+/// RFC 8841 §6: a max-message-size of 0 means the peer takes messages of any size.
+fn send_limit(max_message_size: u32) -> u32 {
+    if max_message_size == 0 {
+        u32::MAX
+    } else {
+        max_message_size
+    }
+}
