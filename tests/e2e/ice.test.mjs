@@ -40,11 +40,19 @@ after(async () => {
 const call = (page, fn, ...args) =>
   page.evaluate(([f, a]) => globalThis.__ice[f](...a), [fn, args]);
 
-const polyfillWs = () => ({ iceServers: [{ urls: relay.ws, username: USER, credential: PASSWORD }] });
-const polyfillWt = () => ({ iceServers: [{ urls: relay.wt, username: USER, credential: PASSWORD }] });
+const polyfillWs = () => ({
+  iceServers: [{ urls: relay.ws, username: USER, credential: PASSWORD }],
+});
+const polyfillWt = () => ({
+  iceServers: [{ urls: relay.wt, username: USER, credential: PASSWORD }],
+});
 const nativeRelayOnly = () => ({
   iceServers: [
-    { urls: `turn:127.0.0.1:${relay.turnPort}?transport=udp`, username: USER, credential: PASSWORD },
+    {
+      urls: `turn:127.0.0.1:${relay.turnPort}?transport=udp`,
+      username: USER,
+      credential: PASSWORD,
+    },
   ],
   iceTransportPolicy: "relay",
 });
@@ -93,10 +101,15 @@ async function assertNativePairThroughRelay(side) {
 function assertPolyfillSequence(log) {
   const order = (x) => log.indexOf(x);
   assert.ok(order("icegatheringstatechange:gathering") >= 0, log.join(" "));
-  assert.ok(order("icecandidate:relay") > order("icegatheringstatechange:gathering"), log.join(" "));
+  assert.ok(
+    order("icecandidate:relay") > order("icegatheringstatechange:gathering"),
+    log.join(" "),
+  );
   assert.ok(order("icegatheringstatechange:complete") > order("icecandidate:relay"));
   assert.ok(order("icecandidate:null") > order("icegatheringstatechange:complete"));
-  assert.ok(order("iceconnectionstatechange:connected") > order("iceconnectionstatechange:checking"));
+  assert.ok(
+    order("iceconnectionstatechange:connected") > order("iceconnectionstatechange:checking"),
+  );
   assert.ok(order("connectionstatechange:connecting") > order("iceconnectionstatechange:checking"));
 }
 

@@ -1,119 +1,28 @@
 // The wasm shell's relay transports (src/transport) from headless Chromium, through the test-only
-// `__TestTransport` export: TURN over WebSocket against polyrtc-relay (Binding round trips,
-// per-turn batching into one frame, close, a dead port) and over WebTransport against
-// tests/e2e/wt-echo (a test server answering Binding requests like the relay's WebTransport
-// listener; datagrams and the oversize-message stream), and against polyrtc-relay's own
-// WebTransport listener when POLYRTC_WT_RELAY_BIN names a relay binary that has one. Also the
-// engine timer (src/timer.rs) and the handle's waker. Loopback only: run inside scripts/netns.sh.
+// `__TestTransport` export, against polyrtc-relay: TURN over WebSocket (Binding round trips,
+// per-turn batching into one frame, close, a dead port) and over WebTransport with the relay's
+// self-signed certificate pinned by the hashes it publishes at /webtransport (datagrams, and the
+// stream for messages over the datagram size). Also the engine timer (src/timer.rs) and the
+// handle's waker. Loopback only: run inside scripts/netns.sh.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
-import path from "node:path";
-import readline from "node:readline";
-import { REPO_ROOT, startServer, launchBrowser } from "./harness.mjs";
+import { startServer, launchBrowser } from "./harness.mjs";
+import { startRelay } from "./relay-process.mjs";
 
-let relay, echo, wtRelay, server, browser, page, wsPort;
+let relay, server, browser, page, wsPort;
 /** WebTransport servers under test: { name, url, hashesUrl }. */
 const wtTargets = [];
 const pageErrors = [];
 
-function build(args, targetDir) {
-  const env = { ...process.env, CARGO_BUILD_JOBS: process.env.CARGO_BUILD_JOBS ?? "1" };
-  if (targetDir) env.CARGO_TARGET_DIR = targetDir;
-  const built = spawnSync("cargo", ["build", "--quiet", ...args], {
-    cwd: REPO_ROOT,
-    stdio: "inherit",
-    env,
-  });
-  assert.equal(built.status, 0, `cargo build ${args.join(" ")} failed`);
-}
-
-async function startRelay() {
-  build(["-p", "polyrtc-relay"]);
-  const target = process.env.CARGO_TARGET_DIR ?? path.join(REPO_ROOT, "target");
-  wsPort = 20000 + Math.floor(Math.random() * 20000);
-  relay = spawn(
-    path.join(target, "debug", "polyrtc-relay"),
-    [
-      "--ws-listen",
-      `127.0.0.1:${wsPort}`,
-      "--relay-ip",
-      "127.0.0.1",
-      "--user",
-      "alice:wonderland",
-    ].concat(["--log", "warn"]),
-    { stdio: ["ignore", "inherit", "inherit"] },
-  );
-  for (let i = 0; ; i++) {
-    try {
-      if ((await fetch(`http://127.0.0.1:${wsPort}/health`)).ok) break;
-    } catch {
-      if (i > 100) throw new Error("polyrtc-relay did not start");
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-}
-
-/** The WebTransport test server; resolves with the JSON line it prints when ready. */
-async function startEcho() {
-  const targetDir = process.env.WT_ECHO_TARGET_DIR ?? path.join(REPO_ROOT, "target", "wt-echo");
-  build(["--manifest-path", "tests/e2e/wt-echo/Cargo.toml"], targetDir);
-  echo = spawn(path.join(targetDir, "debug", "polyrtc-wt-echo"), [], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  const lines = readline.createInterface({ input: echo.stdout });
-  const [line] = await Promise.race([
-    new Promise((resolve) => lines.once("line", (l) => resolve([l]))),
-    new Promise((_, reject) => setTimeout(() => reject(new Error("wt-echo silent")), 10000)),
-  ]);
-  return JSON.parse(line);
-}
-
 async function metric(name) {
-  const text = await (await fetch(`http://127.0.0.1:${wsPort}/metrics`)).text();
-  return [...text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\d+)`, "gm"))].reduce(
-    (sum, m) => sum + Number(m[1]),
-    0,
-  );
-}
-
-/**
- * polyrtc-relay with a WebTransport listener (branch relay-sec) when POLYRTC_WT_RELAY_BIN names
- * its binary: its self-signed certificate's hashes come from `GET /webtransport`.
- */
-async function startWtRelay(bin) {
-  const port = 20000 + Math.floor(Math.random() * 20000);
-  wtRelay = spawn(
-    bin,
-    ["--ws-listen", `127.0.0.1:${port}`, "--wt-listen", `127.0.0.1:${port + 1}`].concat([
-      "--relay-ip",
-      "127.0.0.1",
-      "--user",
-      "alice:wonderland",
-      "--log",
-      "warn",
-    ]),
-    { stdio: ["ignore", "inherit", "inherit"] },
-  );
-  const hashesUrl = `http://127.0.0.1:${port}/webtransport`;
-  for (let i = 0; ; i++) {
-    try {
-      const res = await fetch(hashesUrl);
-      if (res.ok) return { name: "polyrtc-relay", ...(await res.json()), hashesUrl };
-    } catch {
-      // not listening yet
-    }
-    if (i > 100) throw new Error("polyrtc-relay (WebTransport) did not start");
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  return relay.metric(name);
 }
 
 before(async () => {
-  await startRelay();
-  wtTargets.push({ name: "wt-echo", ...(await startEcho()) });
-  if (process.env.POLYRTC_WT_RELAY_BIN) {
-    wtTargets.push(await startWtRelay(process.env.POLYRTC_WT_RELAY_BIN));
-  }
+  relay = await startRelay();
+  wsPort = Number(new URL(relay.http).port);
+  const published = await (await fetch(relay.hashesUrl)).json();
+  wtTargets.push({ name: "polyrtc-relay", ...published, hashesUrl: relay.hashesUrl });
   server = await startServer();
   browser = await launchBrowser();
   page = await browser.context.newPage();
@@ -129,9 +38,7 @@ after(async () => {
   assert.deepEqual(pageErrors, []);
   await browser?.close();
   await server?.close();
-  relay?.kill("SIGTERM");
-  echo?.kill("SIGTERM");
-  wtRelay?.kill("SIGTERM");
+  relay?.stop();
 });
 
 test("WebSocket: a Binding request queued while connecting is answered with XOR-MAPPED-ADDRESS", async () => {
