@@ -62,11 +62,11 @@ impl PeerConnectionHandle {
     /// One API call (an engine `ApiCall` object); returns the `ApiReply` or throws an `ApiError`.
     pub fn call(&mut self, call: JsValue, now_ms: f64, wall_ms: f64) -> Result<JsValue, JsValue> {
         let call: ApiCall = from_js(call, "API call")?;
-        let reply = self
-            .core
-            .borrow_mut()
-            .engine
-            .handle_api_call(call, instant_from_ms(now_ms), wall_ms);
+        let reply =
+            self.core
+                .borrow_mut()
+                .engine
+                .handle_api_call(call, instant_from_ms(now_ms), wall_ms);
         self.relays.pump(&self.core, now_ms);
         to_js(&reply.map_err(|e| error_to_js(&e))?)
     }
@@ -126,7 +126,10 @@ impl Core {
     /// from before that input: keeps the new events for the next `pollEvents` and returns the
     /// waker to call (after the borrow of the core ends) when there are any or the deadline
     /// moved.
-    pub(crate) fn after_input(&mut self, timeout_before: Option<Instant>) -> Option<js_sys::Function> {
+    pub(crate) fn after_input(
+        &mut self,
+        timeout_before: Option<Instant>,
+    ) -> Option<js_sys::Function> {
         let mut new_events = std::iter::from_fn(|| self.engine.poll_event()).peekable();
         let had_events = new_events.peek().is_some();
         let collected: Vec<_> = new_events.collect();

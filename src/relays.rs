@@ -8,7 +8,9 @@
 
 use crate::clock::instant_from_ms;
 use crate::handle::{wake, Core};
-use crate::transport::{options_from_js, OnInput, OnState, RelayTransport, TransportOptions, TransportState};
+use crate::transport::{
+    options_from_js, OnInput, OnState, RelayTransport, TransportOptions, TransportState,
+};
 use polyrtc_engine::{RelayCommand, RelayId, RelayTransportState};
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -47,7 +49,8 @@ impl Relays {
         for _ in 0..16 {
             let (commands, transmits) = {
                 let mut c = core.borrow_mut();
-                let commands: Vec<_> = std::iter::from_fn(|| c.engine.poll_relay_command()).collect();
+                let commands: Vec<_> =
+                    std::iter::from_fn(|| c.engine.poll_relay_command()).collect();
                 let transmits: Vec<_> =
                     std::iter::from_fn(|| c.engine.poll_relay_transmit()).collect();
                 (commands, transmits)

@@ -184,7 +184,9 @@ impl PeerConnection {
     /// webrtc-pc §4.3.3 RTCPeerConnectionState from the one ICE transport and the one DTLS
     /// transport (bundle); fired after the iceconnectionstatechange, as Chromium does.
     pub(crate) fn update_connection_state(&mut self) {
-        use crate::api::{DtlsTransportState as D, IceConnectionState as I, PeerConnectionState as P};
+        use crate::api::{
+            DtlsTransportState as D, IceConnectionState as I, PeerConnectionState as P,
+        };
         let dtls = self.snapshot_dtls();
         let next = match (self.ice_connection, dtls) {
             (I::Closed, _) => P::Closed,
