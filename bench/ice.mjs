@@ -16,7 +16,9 @@ const runs = Number(process.argv[2] ?? 10);
 const POLL_MS = 5;
 const TIMEOUT_MS = 20000;
 
-const relay = await startRelay();
+// Native pcs keep their TURN allocations after close() for a while; the default per-user quota
+// (10) would refuse the polyfill with 486 after a few native↔native runs.
+const relay = await startRelay(["--user-quota", "1000"]);
 const server = await startServer();
 const browsers = [];
 
