@@ -6,7 +6,9 @@ use std::time::Instant;
 
 use super::RelayCommand;
 use crate::api::SdpType;
-use crate::ice::{classify, IceAgent, IceCredentials as AgentCredentials, IceEvent, PacketKind, RemoteCandidate};
+use crate::ice::{
+    classify, IceAgent, IceCredentials as AgentCredentials, IceEvent, PacketKind, RemoteCandidate,
+};
 use crate::peer_connection::PeerConnection;
 use crate::sdp::Attributes;
 
@@ -141,6 +143,9 @@ impl PeerConnection {
             match e {
                 IceEvent::StateChanged(state) => self.set_ice_state(state),
                 IceEvent::SelectedPair { local, remote } => {
+                    if self.network.selected != Some((local, remote)) {
+                        self.network.selected_changes += 1;
+                    }
                     self.network.selected = Some((local, remote));
                     self.release_stale_relays(local);
                 }
