@@ -105,11 +105,11 @@ impl PeerConnection {
                     agent.handle_packet(now, relayed, from, &data);
                 }
             }
-            Some(PacketKind::Dtls | PacketKind::Rtp) => {
-                // Only the selected pair carries DTLS/SRTP (RFC 8445 §12).
-                if self.network.selected == Some((relayed, from)) {
-                    self.network.inbound.push_back((from, data));
-                }
+            // Only the selected pair carries DTLS/SRTP (RFC 8445 §12).
+            Some(PacketKind::Dtls | PacketKind::Rtp)
+                if self.network.selected == Some((relayed, from)) =>
+            {
+                self.network.inbound.push_back((from, data));
             }
             _ => {}
         }
