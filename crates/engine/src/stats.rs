@@ -53,7 +53,7 @@ impl PeerConnection {
             .first()
             .and_then(|c| c.fingerprints.first())
             .map(|fp| format!("CF{}", fp.value));
-        let mut t = base("T01", "transport", timestamp);
+        let mut t = base(crate::network::TRANSPORT_ID, "transport", timestamp);
         for k in [
             "bytesSent",
             "bytesReceived",
@@ -63,6 +63,8 @@ impl PeerConnection {
         ] {
             t.insert(k.into(), Value::Number(0.0));
         }
+        // Live ICE counters, role and selected pair (network/stats.rs).
+        self.transport_ice_stats(&mut t);
         t.insert(
             "dtlsState".into(),
             Value::String(dtls_str(self.snapshot_dtls()).into()),
@@ -82,6 +84,7 @@ impl PeerConnection {
             t.insert("localCertificateId".into(), Value::String(id));
         }
         out.push(Value::Object(t));
+        self.ice_stats(timestamp, &mut out);
         for cert in &self.config.certificates {
             for fp in &cert.fingerprints {
                 // Chromium's id: "CF" + fingerprint.

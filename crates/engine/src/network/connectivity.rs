@@ -143,6 +143,9 @@ impl PeerConnection {
             match e {
                 IceEvent::StateChanged(state) => self.set_ice_state(state),
                 IceEvent::SelectedPair { local, remote } => {
+                    if self.network.selected != Some((local, remote)) {
+                        self.network.selected_changes += 1;
+                    }
                     self.network.selected = Some((local, remote));
                     self.release_stale_relays(local);
                 }

@@ -10,6 +10,8 @@
 
 mod connectivity;
 mod gathering;
+mod stats;
+pub use stats::TRANSPORT_ID;
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -77,6 +79,8 @@ pub(crate) struct Network {
     /// Remote `a=candidate` values already given to the agent in this ICE generation.
     pub remote_added: Vec<String>,
     pub selected: Option<(SocketAddr, SocketAddr)>,
+    /// webrtc-stats selectedCandidatePairChanges.
+    pub selected_changes: u32,
     /// Non-STUN datagrams from the selected pair, for the DTLS layer (RFC 7983 demux).
     pub inbound: VecDeque<(SocketAddr, Vec<u8>)>,
     /// Latest time the engine was driven with; operations without their own `now` use it.
