@@ -182,7 +182,11 @@ fn gathering_events_after_first_sld() {
     };
     assert_eq!(a.poll_relay_command(), None);
     // The session never opens: the relay is unreachable (701) and gathering completes.
-    a.handle_relay_state(std::time::Instant::now(), relay, RelayTransportState::Closed);
+    a.handle_relay_state(
+        std::time::Instant::now(),
+        relay,
+        RelayTransportState::Closed,
+    );
     assert_eq!(
         a.snapshot().ice_gathering_state,
         IceGatheringState::Complete

@@ -68,7 +68,6 @@ impl From<IceError> for ApiError {
     }
 }
 
-
 impl PeerConnection {
     pub(crate) fn add_ice_candidate(
         &mut self,

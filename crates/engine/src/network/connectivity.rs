@@ -6,7 +6,9 @@ use std::time::Instant;
 
 use super::RelayCommand;
 use crate::api::SdpType;
-use crate::ice::{classify, IceAgent, IceCredentials as AgentCredentials, IceEvent, PacketKind, RemoteCandidate};
+use crate::ice::{
+    classify, IceAgent, IceCredentials as AgentCredentials, IceEvent, PacketKind, RemoteCandidate,
+};
 use crate::peer_connection::PeerConnection;
 use crate::sdp::Attributes;
 

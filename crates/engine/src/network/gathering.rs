@@ -245,7 +245,11 @@ impl PeerConnection {
         );
         let (mid, index) = self.first_local_mid();
         self.add_local_candidate_to_description(index, &line);
-        let relay_protocol = if protocol == RelayProtocol::Udp { "udp" } else { "tcp" };
+        let relay_protocol = if protocol == RelayProtocol::Udp {
+            "udp"
+        } else {
+            "tcp"
+        };
         self.events.push_back(Event::IceCandidate {
             candidate: Some(IceCandidateInfo {
                 candidate: line,

@@ -143,6 +143,7 @@ impl PeerConnection {
                 agent.handle_timeout(now);
             }
         }
+        self.transport_timeout(now);
         self.drive_network(now);
     }
 
@@ -154,7 +155,8 @@ impl PeerConnection {
             .filter(|r| !r.closed)
             .filter_map(|r| r.client.poll_timeout());
         let agent = self.network.agent.as_ref().and_then(IceAgent::poll_timeout);
-        relays.chain(agent).min()
+        let transport = self.transport_poll_timeout();
+        relays.chain(agent).chain(transport).min()
     }
 
     /// Moves everything the TURN clients and the ICE agent produced until nothing moves.
@@ -164,6 +166,7 @@ impl PeerConnection {
         for _ in 0..8 {
             let mut progressed = self.drain_relays(now);
             progressed |= self.drain_agent(now);
+            progressed |= self.drive_transport(now);
             if !progressed {
                 break;
             }
@@ -184,7 +187,9 @@ impl PeerConnection {
     /// webrtc-pc §4.3.3 RTCPeerConnectionState from the one ICE transport and the one DTLS
     /// transport (bundle); fired after the iceconnectionstatechange, as Chromium does.
     pub(crate) fn update_connection_state(&mut self) {
-        use crate::api::{DtlsTransportState as D, IceConnectionState as I, PeerConnectionState as P};
+        use crate::api::{
+            DtlsTransportState as D, IceConnectionState as I, PeerConnectionState as P,
+        };
         let dtls = self.snapshot_dtls();
         let next = match (self.ice_connection, dtls) {
             (I::Closed, _) => P::Closed,
