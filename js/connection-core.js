@@ -521,21 +521,15 @@ export class ConnectionCore {
   }
 
   /**
-   * TODO(engine): proposed op `sendDataChannelMessage {channel, data}` (string, or bytes as a
-   * Uint8Array). Until the engine has it, a send on an open channel fails with OperationError.
+   * Engine op `sendDataChannelMessage {channel, data, binary}`: data is always bytes (a string
+   * goes as its UTF-8 with binary false). The engine throws InvalidStateError when the channel
+   * is not open and TypeError over the peer's max-message-size, as send() must.
    * @param {RTCDataChannel} channel @param {number} handle @param {string | Uint8Array} data
    */
   sendDataChannel(channel, handle, data) {
-    try {
-      this.call({ op: "sendDataChannelMessage", channel: handle, data });
-    } catch (e) {
-      if (e instanceof TypeError)
-        throw domError(
-          "OperationError",
-          "polyrtc: not connected (the engine has no data path yet)",
-        );
-      throw e;
-    }
+    const binary = typeof data !== "string";
+    const bytes = binary ? data : new TextEncoder().encode(data);
+    this.call({ op: "sendDataChannelMessage", channel: handle, data: bytes, binary });
   }
 
   /** @param {MediaStreamTrack | null} selector */

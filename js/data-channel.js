@@ -156,7 +156,14 @@ export class RTCDataChannel extends EventTarget {
       this.#sendQueue = p;
       return;
     }
-    this.#owner.sendDataChannel(this, this.#snap.handle, payload);
+    // Chromium counts the bytes at once; the engine's bufferedamount events then track them.
+    this.#bufferedAmount += size;
+    try {
+      this.#owner.sendDataChannel(this, this.#snap.handle, payload);
+    } catch (e) {
+      this.#bufferedAmount -= size;
+      throw e;
+    }
   }
 
   close() {

@@ -79,11 +79,12 @@ export function fireEngineEvent(core, ev) {
       core.mirror.sctpState = ev.state;
       core.sctpTransport?.dispatchEvent(new Event("statechange"));
       break;
-    // Proposed engine events for the data milestone (not in api.rs yet).
     case "datachannelmessage": {
       const channel = core.channels.get(ev.channel);
       if (channel) {
-        const data = typeof ev.data === "string" ? ev.data : new Uint8Array(ev.data);
+        // The engine gives the bytes (a Uint8Array); a string message is their UTF-8.
+        const bytes = ev.data instanceof Uint8Array ? ev.data : new Uint8Array(ev.data);
+        const data = ev.binary ? bytes : new TextDecoder().decode(bytes);
         channelInternals.deliver(channel, data);
       }
       break;

@@ -114,6 +114,11 @@ export async function selectedPair(id) {
   };
 }
 
+/** The RTCPeerConnection behind `id` (for pages built on this one, e.g. datachannel.js). */
+export function pcOf(id) {
+  return get(id).pc;
+}
+
 export function close(id) {
   get(id).pc.close();
   pcs.delete(id);

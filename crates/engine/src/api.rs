@@ -360,6 +360,15 @@ pub enum ApiCall {
     CreateDataChannel { label: String, init: DataChannelInit },
     #[serde(rename_all = "camelCase")]
     CloseDataChannel { channel: DataChannelHandle },
+    /// `RTCDataChannel.send()`: `data` is the UTF-8 of a string (`binary: false`) or the bytes
+    /// of a Blob/ArrayBuffer/view (`binary: true`); a Uint8Array on the JS side.
+    #[serde(rename_all = "camelCase")]
+    SendDataChannelMessage {
+        channel: DataChannelHandle,
+        #[serde(with = "bytes")]
+        data: Vec<u8>,
+        binary: bool,
+    },
     #[serde(rename_all = "camelCase")]
     AddTrack { track: TrackInfo, stream_ids: Vec<String> },
     #[serde(rename_all = "camelCase")]
@@ -584,6 +593,55 @@ pub enum Event {
     DtlsStateChange { state: DtlsTransportState },
     #[serde(rename = "sctpstatechange")]
     SctpStateChange { state: SctpTransportState },
+    /// One whole message on a channel; `data` is a Uint8Array on the JS side (UTF-8 when
+    /// `binary` is false).
+    #[serde(rename = "datachannelmessage")]
+    DataChannelMessage {
+        channel: DataChannelHandle,
+        #[serde(with = "bytes")]
+        data: Vec<u8>,
+        binary: bool,
+    },
+    /// The channel's `bufferedAmount` decreased to `amount` (bytes left the send buffer).
+    #[serde(rename = "bufferedamount")]
+    BufferedAmount { channel: DataChannelHandle, amount: f64 },
+}
+
+/// Byte strings as serde bytes: serde-wasm-bindgen turns them into a Uint8Array (and takes a
+/// Uint8Array or ArrayBuffer back); JSON gives and takes an array of numbers.
+pub mod bytes {
+    use serde::de::{Deserializer, SeqAccess, Visitor};
+    use serde::Serializer;
+
+    pub fn serialize<S: Serializer>(data: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(data)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        d.deserialize_bytes(BytesVisitor)
+    }
+
+    struct BytesVisitor;
+
+    impl<'de> Visitor<'de> for BytesVisitor {
+        type Value = Vec<u8>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("bytes")
+        }
+        fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Vec<u8>, E> {
+            Ok(v.to_vec())
+        }
+        fn visit_byte_buf<E: serde::de::Error>(self, v: Vec<u8>) -> Result<Vec<u8>, E> {
+            Ok(v)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<u8>, A::Error> {
+            let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1 << 16));
+            while let Some(b) = seq.next_element::<u8>()? {
+                out.push(b);
+            }
+            Ok(out)
+        }
+    }
 }
 
 /// A JSON value type for stats dictionaries, so the engine does not need serde_json at runtime.

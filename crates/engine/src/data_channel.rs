@@ -155,6 +155,9 @@ impl crate::peer_connection::PeerConnection {
         };
         let snapshot = channel.snapshot();
         self.channels.push(channel);
+        let now = self.network.now.unwrap_or(self.created_at);
+        self.open_on_sctp(now, handle);
+        self.drive_network(now);
         Ok(ApiReply::DataChannel { channel: snapshot })
     }
 
@@ -175,6 +178,13 @@ impl crate::peer_connection::PeerConnection {
         ) {
             return Ok(ApiReply::Done);
         }
+        let now = self.network.now.unwrap_or(self.created_at);
+        if self.close_channel_on_sctp(now, handle) {
+            return Ok(ApiReply::Done);
+        }
+        let Some(c) = self.channels.iter_mut().find(|c| c.handle == handle) else {
+            return Ok(ApiReply::Done);
+        };
         if c.ready_state == DataChannelState::Open {
             self.channels_closed += 1;
         }

@@ -26,6 +26,7 @@ pub mod sctp;
 pub mod sdp;
 mod stats;
 pub mod transceiver;
+mod transport;
 pub mod turn;
 
 pub use api::*;

@@ -63,6 +63,8 @@ pub struct PeerConnection {
     pub(crate) network: Network,
     /// The constructor's time: the engine's epoch before any later input.
     pub(crate) created_at: Instant,
+    /// DTLS and SCTP once ICE selected a pair (crate::transport).
+    pub(crate) transport: Option<crate::transport::Transport>,
 }
 
 impl PeerConnection {
@@ -127,6 +129,7 @@ impl PeerConnection {
             user_certificates,
             network: Network::default(),
             created_at: now,
+            transport: None,
         })
     }
 
@@ -180,6 +183,14 @@ impl PeerConnection {
             }),
             ApiCall::CreateDataChannel { label, init } => self.create_data_channel(label, init),
             ApiCall::CloseDataChannel { channel } => self.close_data_channel(channel),
+            ApiCall::SendDataChannelMessage {
+                channel,
+                data,
+                binary,
+            } => {
+                let now = self.network.now.unwrap_or(self.created_at);
+                self.send_data_channel_message(now, channel, &data, binary)
+            }
             ApiCall::AddTrack { track, stream_ids } => self.add_track(track, stream_ids),
             ApiCall::RemoveTrack { transceiver } => self.remove_track(transceiver),
             ApiCall::AddTransceiver { kind, track, init } => {
@@ -231,7 +242,9 @@ impl PeerConnection {
         if self.closed {
             DtlsTransportState::Closed
         } else {
-            DtlsTransportState::New
+            self.transport
+                .as_ref()
+                .map_or(DtlsTransportState::New, |t| t.dtls_state)
         }
     }
 
@@ -282,6 +295,8 @@ impl PeerConnection {
             }
             c.ready_state = DataChannelState::Closed;
         }
+        let now = self.network.now.unwrap_or(self.created_at);
+        self.close_transport(now);
         self.close_network();
         self.ice_connection = IceConnectionState::Closed;
         self.connection = PeerConnectionState::Closed;
@@ -341,10 +356,17 @@ impl PeerConnection {
             state: if self.closed {
                 SctpTransportState::Closed
             } else {
-                SctpTransportState::Connecting
+                self.transport
+                    .as_ref()
+                    .map_or(SctpTransportState::Connecting, |t| t.sctp_state)
             },
             max_message_size: f64::from(remote_max.min(LOCAL_MAX_MESSAGE_SIZE)),
-            max_channels: None,
+            max_channels: self
+                .transport
+                .as_ref()
+                .and_then(|t| t.sctp.as_ref())
+                .map(crate::sctp::SctpTransport::max_channels)
+                .filter(|&n| n > 0),
         })
     }
 

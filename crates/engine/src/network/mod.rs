@@ -147,6 +147,7 @@ impl PeerConnection {
                 agent.handle_timeout(now);
             }
         }
+        self.transport_timeout(now);
         self.drive_network(now);
     }
 
@@ -158,7 +159,8 @@ impl PeerConnection {
             .filter(|r| !r.closed)
             .filter_map(|r| r.client.poll_timeout());
         let agent = self.network.agent.as_ref().and_then(IceAgent::poll_timeout);
-        relays.chain(agent).min()
+        let transport = self.transport_poll_timeout();
+        relays.chain(agent).chain(transport).min()
     }
 
     /// Moves everything the TURN clients and the ICE agent produced until nothing moves.
@@ -168,6 +170,7 @@ impl PeerConnection {
         for _ in 0..8 {
             let mut progressed = self.drain_relays(now);
             progressed |= self.drain_agent(now);
+            progressed |= self.drive_transport(now);
             if !progressed {
                 break;
             }

@@ -1,0 +1,304 @@
+//! Data channels on the SCTP association (RFC 8831, RFC 8832): engine channel objects ↔ SCTP
+//! streams, and the events the JS shell fires.
+
+use std::time::Instant;
+
+use crate::api::{
+    ApiError, ApiReply, DataChannelHandle, DataChannelInit, DataChannelState, Event,
+    SctpTransportState,
+};
+use crate::data_channel::DataChannel;
+use crate::peer_connection::PeerConnection;
+use crate::sctp::{ChannelParams, SctpError, SctpEvent};
+
+/// W3C priorities → DCEP priority (RFC 8832 §5.1, webrtc-priority).
+fn dcep_priority(priority: Option<&str>) -> u16 {
+    match priority {
+        Some("very-low") => 128,
+        Some("medium") => 512,
+        Some("high") => 1024,
+        _ => 256,
+    }
+}
+
+fn params(label: &str, init: &DataChannelInit) -> ChannelParams {
+    ChannelParams {
+        label: label.to_owned(),
+        protocol: init.protocol.clone(),
+        ordered: init.ordered,
+        max_retransmits: init.max_retransmits,
+        max_packet_life_time: init.max_packet_life_time,
+        negotiated: init.negotiated,
+        priority: dcep_priority(init.priority.as_deref()),
+    }
+}
+
+impl PeerConnection {
+    fn sctp_connected(&self) -> bool {
+        self.transport
+            .as_ref()
+            .is_some_and(|t| t.sctp_state == SctpTransportState::Connected)
+    }
+
+    /// SCTP events → channel states and page events.
+    pub(crate) fn drain_sctp(&mut self, now: Instant) -> bool {
+        let mut progressed = false;
+        loop {
+            let event = self
+                .transport
+                .as_mut()
+                .and_then(|t| t.sctp.as_mut())
+                .and_then(|s| s.poll_event());
+            let Some(event) = event else {
+                return progressed;
+            };
+            progressed = true;
+            self.on_sctp_event(now, event);
+        }
+    }
+
+    fn on_sctp_event(&mut self, now: Instant, event: SctpEvent) {
+        match event {
+            SctpEvent::Connected => self.on_sctp_connected(now),
+            SctpEvent::ChannelOpen { id } => {
+                self.set_channel_state_by_id(id, DataChannelState::Open)
+            }
+            SctpEvent::RemoteChannel { id, params } => self.on_remote_channel(id, params),
+            SctpEvent::Message { id, data, binary } => {
+                if let Some(c) = self.live_channel(id) {
+                    let channel = c.handle;
+                    self.events.push_back(Event::DataChannelMessage {
+                        channel,
+                        data,
+                        binary,
+                    });
+                }
+            }
+            SctpEvent::BufferedAmountDecreased { id, amount } => {
+                if let Some(c) = self.live_channel(id) {
+                    let channel = c.handle;
+                    self.events.push_back(Event::BufferedAmount {
+                        channel,
+                        amount: amount as f64,
+                    });
+                }
+            }
+            SctpEvent::ChannelClosing { id } => {
+                self.set_channel_state_by_id(id, DataChannelState::Closing)
+            }
+            SctpEvent::ChannelClosed { id } => {
+                self.set_channel_state_by_id(id, DataChannelState::Closed)
+            }
+            SctpEvent::Closed { .. } => self.sctp_gone(now),
+        }
+    }
+
+    /// The channel using stream `id` that is not closed yet.
+    fn live_channel(&self, id: u16) -> Option<&DataChannel> {
+        self.channels
+            .iter()
+            .find(|c| c.id == Some(id) && c.ready_state != DataChannelState::Closed)
+    }
+
+    fn on_sctp_connected(&mut self, now: Instant) {
+        if let Some(t) = self.transport.as_mut() {
+            t.sctp_state = SctpTransportState::Connected;
+        }
+        self.events.push_back(Event::SctpStateChange {
+            state: SctpTransportState::Connected,
+        });
+        // Chromium reports the ids reserved before the association existed from now on.
+        for c in &mut self.channels {
+            c.id_hidden = false;
+        }
+        let handles: Vec<DataChannelHandle> = self
+            .channels
+            .iter()
+            .filter(|c| c.ready_state == DataChannelState::Connecting)
+            .map(|c| c.handle)
+            .collect();
+        for handle in handles {
+            self.open_on_sctp(now, handle);
+        }
+    }
+
+    /// Opens a local channel's stream (DCEP OPEN unless negotiated) once SCTP is connected.
+    pub(crate) fn open_on_sctp(&mut self, now: Instant, handle: DataChannelHandle) {
+        if !self.sctp_connected() {
+            return;
+        }
+        let Some(c) = self.channels.iter().find(|c| c.handle == handle) else {
+            return;
+        };
+        let Some(id) = c.id else {
+            return;
+        };
+        let p = params(&c.label, &c.init);
+        let result = self
+            .transport
+            .as_mut()
+            .and_then(|t| t.sctp.as_mut())
+            .map(|s| s.open_channel(now, id, p));
+        if !matches!(result, Some(Ok(()))) {
+            // webrtc-pc §6.2: a channel that cannot be established closes.
+            self.set_channel_state(handle, DataChannelState::Closed);
+        }
+    }
+
+    /// RFC 8832 §6: the peer's DCEP OPEN, already acknowledged: announce then open.
+    fn on_remote_channel(&mut self, id: u16, params: ChannelParams) {
+        let handle = self.next_channel_handle;
+        self.next_channel_handle += 1;
+        let init = DataChannelInit {
+            ordered: params.ordered,
+            max_packet_life_time: params.max_packet_life_time,
+            max_retransmits: params.max_retransmits,
+            protocol: params.protocol,
+            negotiated: false,
+            id: Some(id),
+            priority: None,
+        };
+        let channel = DataChannel {
+            handle,
+            label: params.label,
+            init,
+            id: Some(id),
+            ready_state: DataChannelState::Connecting,
+            id_hidden: false,
+        };
+        let snapshot = channel.snapshot();
+        self.channels.push(channel);
+        self.events
+            .push_back(Event::DataChannel { channel: snapshot });
+        self.set_channel_state(handle, DataChannelState::Open);
+    }
+
+    fn set_channel_state_by_id(&mut self, id: u16, state: DataChannelState) {
+        if let Some(handle) = self.live_channel(id).map(|c| c.handle) {
+            self.set_channel_state(handle, state);
+        }
+    }
+
+    /// Moves a channel forward (never back) and queues its event; closed fires after closing.
+    pub(crate) fn set_channel_state(&mut self, handle: DataChannelHandle, state: DataChannelState) {
+        let Some(c) = self.channels.iter_mut().find(|c| c.handle == handle) else {
+            return;
+        };
+        if rank(state) <= rank(c.ready_state) {
+            return;
+        }
+        let was_open = c.ready_state == DataChannelState::Open;
+        c.ready_state = state;
+        let id = c.visible_id();
+        match state {
+            DataChannelState::Open => self.channels_opened += 1,
+            _ if was_open => self.channels_closed += 1,
+            _ => {}
+        }
+        self.events.push_back(Event::DataChannelStateChange {
+            channel: handle,
+            state,
+            id,
+        });
+    }
+
+    /// The association or DTLS is gone: every channel closes (closing first if it was open).
+    pub(crate) fn sctp_gone(&mut self, _now: Instant) {
+        let Some(t) = self.transport.as_mut() else {
+            return;
+        };
+        if t.sctp_state == SctpTransportState::Closed {
+            return;
+        }
+        let had_sctp = t.sctp.is_some();
+        t.sctp_state = SctpTransportState::Closed;
+        if had_sctp {
+            self.events.push_back(Event::SctpStateChange {
+                state: SctpTransportState::Closed,
+            });
+        }
+        let handles: Vec<_> = self.channels.iter().map(|c| c.handle).collect();
+        for h in handles {
+            self.set_channel_state(h, DataChannelState::Closing);
+            self.set_channel_state(h, DataChannelState::Closed);
+        }
+    }
+
+    /// `RTCDataChannel.send()` (webrtc-pc §6.2): InvalidStateError unless open, TypeError over
+    /// the peer's max-message-size.
+    pub(crate) fn send_data_channel_message(
+        &mut self,
+        now: Instant,
+        handle: DataChannelHandle,
+        data: &[u8],
+        binary: bool,
+    ) -> Result<ApiReply, ApiError> {
+        let c = self
+            .channels
+            .iter()
+            .find(|c| c.handle == handle)
+            .ok_or_else(|| ApiError::invalid_state("unknown data channel"))?;
+        if c.ready_state != DataChannelState::Open {
+            return Err(ApiError::invalid_state(
+                "RTCDataChannel.readyState is not 'open'",
+            ));
+        }
+        let id =
+            c.id.ok_or_else(|| ApiError::invalid_state("no stream id"))?;
+        let sctp = self
+            .transport
+            .as_mut()
+            .and_then(|t| t.sctp.as_mut())
+            .ok_or_else(|| ApiError::invalid_state("no SCTP association"))?;
+        match sctp.send(now, id, data, binary) {
+            Ok(()) => {}
+            Err(e @ SctpError::MessageTooLarge { .. }) => {
+                return Err(ApiError::type_error(e.to_string()))
+            }
+            Err(e) => return Err(ApiError::invalid_state(e.to_string())),
+        }
+        let amount = sctp.buffered_amount(id);
+        self.events.push_back(Event::BufferedAmount {
+            channel: handle,
+            amount: amount as f64,
+        });
+        self.drive_network(now);
+        Ok(ApiReply::Done)
+    }
+
+    /// `RTCDataChannel.close()` with an association: reset the stream (RFC 8831 §6.7).
+    /// Returns false when SCTP does not know the channel (the caller closes it at once).
+    pub(crate) fn close_channel_on_sctp(
+        &mut self,
+        now: Instant,
+        handle: DataChannelHandle,
+    ) -> bool {
+        let Some(id) = self
+            .channels
+            .iter()
+            .find(|c| c.handle == handle)
+            .and_then(|c| c.id)
+        else {
+            return false;
+        };
+        if !self.sctp_connected() {
+            return false;
+        }
+        let Some(sctp) = self.transport.as_mut().and_then(|t| t.sctp.as_mut()) else {
+            return false;
+        };
+        sctp.close_channel(now, id);
+        self.drain_sctp(now);
+        self.drive_network(now);
+        true
+    }
+}
+
+fn rank(s: DataChannelState) -> u8 {
+    match s {
+        DataChannelState::Connecting => 0,
+        DataChannelState::Open => 1,
+        DataChannelState::Closing => 2,
+        DataChannelState::Closed => 3,
+    }
+}
