@@ -44,7 +44,11 @@ const nativeRelay = () => ({
   kind: "native",
   config: {
     iceServers: [
-      { urls: `turn:127.0.0.1:${relay.turnPort}?transport=udp`, username: USER, credential: PASSWORD },
+      {
+        urls: `turn:127.0.0.1:${relay.turnPort}?transport=udp`,
+        username: USER,
+        credential: PASSWORD,
+      },
     ],
     iceTransportPolicy: "relay",
   },
@@ -92,7 +96,12 @@ try {
   const pageA = await openPage();
   const pageB = await openPage();
   const scenarios = [
-    ["native ↔ native (both relay-only, TURN UDP)", () => [nativeRelay(), nativeRelay()], pageA, pageA],
+    [
+      "native ↔ native (both relay-only, TURN UDP)",
+      () => [nativeRelay(), nativeRelay()],
+      pageA,
+      pageA,
+    ],
     ["polyfill (WS) ↔ native (host)", () => [polyfill(), nativeHost()], pageA, pageA],
     ["polyfill (WS) ↔ polyfill (WS), two browsers", () => [polyfill(), polyfill()], pageA, pageB],
   ];
@@ -119,7 +128,9 @@ try {
 
 const base = results[0];
 const f = (x) => x.toFixed(0).padStart(5);
-console.log(`ICE: setLocalDescription → connected, ${runs} runs each (ms; ratio vs native↔native p50)`);
+console.log(
+  `ICE: setLocalDescription → connected, ${runs} runs each (ms; ratio vs native↔native p50)`,
+);
 console.log("| pair | both connected p50 | p90 | ratio p50 | offerer connected p50 | p90 |");
 console.log("|---|---:|---:|---:|---:|---:|");
 for (const r of results) {
