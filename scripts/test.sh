@@ -25,6 +25,12 @@ cargo fetch --quiet
 cargo fetch --target wasm32-unknown-unknown --quiet
 export POLYRTC_REQUIRE_BROWSERS=1 WASM_BINDGEN_TEST_TIMEOUT=180 CARGO_NET_OFFLINE=true CHROMEDRIVER=/usr/bin/chromedriver GECKODRIVER="$(command -v geckodriver)"
 
+# The relay binary the interop script and the e2e tests start: `cargo build -p` resolves features
+# for the relay alone (`cargo test --workspace` unifies them with every member's dev-dependencies),
+# so it is a build of its own; done once here, with every core.
+step "relay binary"
+cargo build --quiet -p polyrtc-relay
+
 step "native Rust tests (real sockets on loopback, OpenSSL and browser peers)"
 scripts/netns.sh -- cargo test --workspace --quiet
 

@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/tmp/tgt-relay}"
 command -v turnutils_uclient >/dev/null || { echo "turnutils_uclient missing (apt-get install coturn)"; exit 1; }
-cargo build -p polyrtc-relay -j 1 --quiet
+cargo build -p polyrtc-relay --quiet
 BIN="$CARGO_TARGET_DIR/debug/polyrtc-relay"
 PORT="${PORT:-34781}"
 RUN_TIMEOUT="${RUN_TIMEOUT:-30}"
