@@ -5,6 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PWD/node_modules/.bin:$PATH"
+# A one-off build (CI's fresh clone) gains nothing from incremental data, only writes it.
+if [ -n "${CI:-}" ]; then export CARGO_INCREMENTAL=0; fi
 start=$(date +%s)
 step() { printf '\n=== [%4ss] %s\n' "$(($(date +%s) - start))" "$*"; }
 

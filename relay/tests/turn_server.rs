@@ -45,13 +45,7 @@ async fn allocate_challenge_then_success_on_every_transport() {
     assert_eq!(s.allocation_count(), 3);
     // Closing the TCP and WebSocket connections frees theirs at once.
     open.truncate(1);
-    for _ in 0..50 {
-        if s.allocation_count() == 1 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert_eq!(s.allocation_count(), 1);
+    assert!(common::eventually(|| s.allocation_count() == 1).await);
     s.shutdown().await;
 }
 
@@ -328,13 +322,7 @@ async fn closing_the_websocket_frees_its_allocation() {
     c.allocate(&mut tc).await;
     assert_eq!(s.allocation_count(), 1);
     drop(c);
-    for _ in 0..50 {
-        if s.allocation_count() == 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert_eq!(s.allocation_count(), 0);
+    assert!(common::eventually(|| s.allocation_count() == 0).await);
     s.shutdown().await;
 }
 
