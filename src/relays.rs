@@ -4,7 +4,12 @@
 //!
 //! Borrowing: the engine (`Core`) and the session table are separate `RefCell`s; transport
 //! callbacks run in their own tasks, so neither is borrowed when they start, and nothing here
-//! calls out to JS (transport close, the waker) while holding a borrow.
+//! calls out to JS (transport close, the waker) or drops a session while holding a borrow.
+//!
+//! A dropped session is opened again when the engine asks (`Connect` for a relay it already
+//! knows: RFC 8016 mobility, see the engine's network/reconnect.rs). The new session replaces
+//! the dead one under the same `RelayId`; each session carries a serial so that a late callback
+//! of the old one cannot remove or report on its successor.
 
 use crate::clock::instant_from_ms;
 use crate::handle::{wake, Core};
@@ -24,9 +29,25 @@ pub(crate) struct Relays {
 
 #[derive(Default)]
 struct Table {
-    sessions: HashMap<RelayId, RelayTransport>,
+    sessions: HashMap<RelayId, Session>,
+    /// Serial of the latest session opened; unique per connection.
+    serial: u64,
     /// Per relay URL, from the shim (WebTransport certificate hashes).
     options: HashMap<String, TransportOptions>,
+}
+
+struct Session {
+    serial: u64,
+    transport: RelayTransport,
+}
+
+impl Table {
+    /// Whether `serial` is the session now serving `relay` (false once it was replaced).
+    fn is_current(&self, relay: RelayId, serial: u64) -> bool {
+        self.sessions
+            .get(&relay)
+            .is_some_and(|s| s.serial == serial)
+    }
 }
 
 #[wasm_bindgen::prelude::wasm_bindgen]
@@ -77,14 +98,14 @@ impl Relays {
                 for (relay, bytes) in transmits {
                     // A session that is gone or failed drops the datagram, as a lost UDP packet.
                     if let Some(session) = table.sessions.get(&relay) {
-                        let _ = session.send(bytes);
+                        let _ = session.transport.send(bytes);
                     }
                 }
             }
             for session in to_close {
                 // Queued bytes (the Refresh that deletes the allocation) go out before the close.
-                session.flush();
-                session.close();
+                session.transport.flush();
+                session.transport.close();
             }
             for relay in failed {
                 core.borrow_mut().engine.handle_relay_state(
@@ -97,18 +118,20 @@ impl Relays {
     }
 
     fn connect(&self, core: &Rc<RefCell<Core>>, relay: RelayId, url: &str) -> Result<(), ()> {
-        let options = self
-            .inner
-            .borrow()
-            .options
-            .get(url)
-            .cloned()
-            .unwrap_or_default();
+        let (options, serial) = {
+            let mut table = self.inner.borrow_mut();
+            table.serial += 1;
+            let options = table.options.get(url).cloned().unwrap_or_default();
+            (options, table.serial)
+        };
         let weak_core = Rc::downgrade(core);
         let weak_table = Rc::downgrade(&self.inner);
         let on_input: OnInput = {
             let (weak_core, weak_table) = (weak_core.clone(), weak_table.clone());
             Rc::new(move |bytes: Vec<u8>| {
+                if !current(&weak_table, relay, serial) {
+                    return;
+                }
                 deliver(&weak_core, &weak_table, |engine, now| {
                     engine.handle_relay_input(now, relay, &bytes)
                 });
@@ -119,24 +142,50 @@ impl Relays {
                 TransportState::Connecting => return,
                 TransportState::Open => RelayTransportState::Open,
                 TransportState::Closed(_) => {
-                    // The session ended: forget it (it may be the one being closed right now,
-                    // in which case the table is busy and pump removed it already).
+                    // The session ended: forget it, unless a newer one serves the relay now
+                    // (then this is old news the engine already acted on). When the table is
+                    // busy, this is the session pump is closing and has removed already.
                     if let Some(table) = weak_table.upgrade() {
                         if let Ok(mut t) = table.try_borrow_mut() {
+                            if !t.is_current(relay, serial) {
+                                return;
+                            }
                             t.sessions.remove(&relay);
                         }
                     }
                     RelayTransportState::Closed
                 }
             };
+            if matches!(state, RelayTransportState::Open) && !current(&weak_table, relay, serial) {
+                return;
+            }
             deliver(&weak_core, &weak_table, |engine, now| {
                 engine.handle_relay_state(now, relay, state)
             });
         });
-        let session = RelayTransport::connect(url, &options, on_input, on_state).map_err(|_| ())?;
-        self.inner.borrow_mut().sessions.insert(relay, session);
+        let transport =
+            RelayTransport::connect(url, &options, on_input, on_state).map_err(|_| ())?;
+        let replaced = self
+            .inner
+            .borrow_mut()
+            .sessions
+            .insert(relay, Session { serial, transport });
+        // A session the engine gave up on (closed already, or about to be): its drop closes it
+        // without callbacks, outside the table's borrow.
+        drop(replaced);
         Ok(())
     }
+}
+
+/// Whether session `serial` still serves `relay` (a busy table is taken as yes: only pump
+/// borrows it, and pump never runs a session's input callback).
+fn current(table: &Weak<RefCell<Table>>, relay: RelayId, serial: u64) -> bool {
+    let Some(table) = table.upgrade() else {
+        return false;
+    };
+    table
+        .try_borrow()
+        .map_or(true, |t| t.is_current(relay, serial))
 }
 
 /// Feeds one input to the engine from a transport callback, then sends what it produced and

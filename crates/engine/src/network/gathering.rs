@@ -80,6 +80,7 @@ impl PeerConnection {
                 gathered: false,
                 ever_open: false,
                 closed: false,
+                reconnect: None,
             });
         }
         self.drive_network(now);

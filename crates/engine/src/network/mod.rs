@@ -5,12 +5,15 @@
 //! per relay URL and generation of ICE credentials, one [`IceAgent`] for the bundled transport.
 //! The shell's side of it, all without a clock of its own:
 //! - [`PeerConnection::poll_relay_command`]: open or close a session to a relay;
-//! - [`PeerConnection::handle_relay_state`]: the session opened or dropped;
+//! - [`PeerConnection::handle_relay_state`]: the session opened or dropped (a dropped session
+//!   is asked for again while its allocation can be resumed, see `reconnect`);
 //! - [`PeerConnection::handle_relay_input`] / [`PeerConnection::poll_relay_transmit`]: bytes.
 
 mod connectivity;
 mod gathering;
+mod reconnect;
 mod stats;
+pub use reconnect::{retry_delay, FIRST_RETRY, GIVE_UP_AFTER, MAX_RETRY};
 pub use stats::TRANSPORT_ID;
 
 use std::collections::VecDeque;
@@ -32,7 +35,8 @@ pub type RelayId = u32;
 #[serde(tag = "action", rename_all = "camelCase")]
 pub enum RelayCommand {
     /// Open a session to `url` (`ws:`/`wss:` WebSocket with subprotocol `turn`, `https:`
-    /// WebTransport) and pass what arrives to `handle_relay_input`.
+    /// WebTransport) and pass what arrives to `handle_relay_input`. Asked again for the same
+    /// `relay` after its session dropped: the new session replaces the dead one.
     Connect { relay: RelayId, url: String },
     /// The allocation is gone: close the session once queued bytes are out.
     Close { relay: RelayId },
@@ -64,6 +68,8 @@ pub(crate) struct Relay {
     /// The session opened at least once (a failure before that is "server unreachable").
     pub ever_open: bool,
     pub closed: bool,
+    /// Set while a lost session is being opened again.
+    pub reconnect: Option<reconnect::Reconnect>,
 }
 
 #[derive(Default)]
@@ -98,24 +104,9 @@ impl PeerConnection {
 
     pub fn handle_relay_state(&mut self, now: Instant, relay: RelayId, state: RelayTransportState) {
         self.network.now = Some(now);
-        let Some(r) = self.network.relays.iter_mut().find(|r| r.id == relay) else {
-            return;
-        };
         match state {
-            RelayTransportState::Open => {
-                if r.ever_open {
-                    r.client.transport_reconnected(now);
-                }
-                r.ever_open = true;
-            }
-            RelayTransportState::Closed => {
-                if !r.ever_open && !r.gathered {
-                    // Never reached: the browsers' code for an unreachable server.
-                    self.relay_unreachable(relay);
-                } else {
-                    r.client.transport_lost(now);
-                }
-            }
+            RelayTransportState::Open => self.relay_session_open(now, relay),
+            RelayTransportState::Closed => self.relay_session_lost(now, relay),
         }
         self.drive_network(now);
     }
@@ -148,6 +139,7 @@ impl PeerConnection {
             }
         }
         self.transport_timeout(now);
+        self.reconnect_due(now);
         self.drive_network(now);
     }
 
@@ -160,7 +152,8 @@ impl PeerConnection {
             .filter_map(|r| r.client.poll_timeout());
         let agent = self.network.agent.as_ref().and_then(IceAgent::poll_timeout);
         let transport = self.transport_poll_timeout();
-        relays.chain(agent).chain(transport).min()
+        let reconnect = self.reconnect_poll_timeout();
+        relays.chain(agent).chain(transport).chain(reconnect).min()
     }
 
     /// Moves everything the TURN clients and the ICE agent produced until nothing moves.

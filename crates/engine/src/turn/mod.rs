@@ -133,6 +133,8 @@ pub struct TurnClient {
     allocation: Option<Allocation>,
     /// RFC 8016: presented in a Refresh over a new transport to keep the allocation.
     ticket: Option<Vec<u8>>,
+    /// The server answered 405 (Mobility Forbidden): Allocate without asking for a ticket.
+    mobility_refused: bool,
     peers: Peers,
     transmits: VecDeque<Vec<u8>>,
     events: VecDeque<TurnEvent>,
@@ -164,6 +166,7 @@ impl TurnClient {
             transactions: Transactions::default(),
             allocation: None,
             ticket: None,
+            mobility_refused: false,
             peers: Peers::default(),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
@@ -307,13 +310,29 @@ impl TurnClient {
         }
     }
 
-    /// The WebSocket/WebTransport session dropped: what was in flight is lost with it.
+    /// The WebSocket/WebTransport session dropped: what was in flight is lost with it. With a
+    /// ticket the allocation waits for `transport_reconnected`; without one it is unreachable
+    /// from any other session (RFC 8656 §3.1 binds it to the 5-tuple) and is reported lost now.
     pub fn transport_lost(&mut self, _now: Instant) {
         self.transactions.clear();
         self.transmits.clear();
         self.peers.clear_in_flight();
         if self.state == TurnState::Allocated {
-            self.state = TurnState::Reconnecting;
+            if self.ticket.is_some() {
+                self.state = TurnState::Reconnecting;
+            } else {
+                self.lose_allocation("transport lost and the server gave no mobility ticket");
+            }
+        }
+    }
+
+    /// The caller stops trying to reach the server again: an allocation waiting for a new
+    /// session is lost, one still being made fails as unreachable (errorCode 701).
+    pub fn abandon(&mut self, reason: &str) {
+        match self.state {
+            TurnState::Reconnecting => self.lose_allocation(reason),
+            TurnState::Allocating => self.fail(CODE_UNREACHABLE, reason.to_string()),
+            _ => {}
         }
     }
 

@@ -43,7 +43,7 @@ impl TurnClient {
                 // RFC 8656 §18.11: protocol number in the first byte, then RFFU.
                 b.attribute(stun::REQUESTED_TRANSPORT, &[stun::TRANSPORT_UDP, 0, 0, 0])
                     .u32_attribute(stun::LIFETIME, self.requested_lifetime());
-                if self.config.request_mobility {
+                if self.config.request_mobility && !self.mobility_refused {
                     // RFC 8016 §3.1: an empty MOBILITY-TICKET asks for mobility.
                     b.attribute(stun::MOBILITY_TICKET, &[]);
                 }

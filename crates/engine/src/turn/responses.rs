@@ -143,6 +143,12 @@ impl TurnClient {
             438 if t.auth_retries < MAX_STALE_NONCE_RETRIES && self.learn_nonce(msg) => {
                 self.start_request(now, t.kind, t.auth_retries + 1)
             }
+            // RFC 8016 §3.1: 405 (Mobility Forbidden) from a server that refuses mobility; an
+            // allocation without a ticket is still an allocation.
+            405 if t.kind == RequestKind::Allocate && !self.mobility_refused => {
+                self.mobility_refused = true;
+                self.start_request(now, t.kind, t.auth_retries)
+            }
             _ => self.request_failed(t.kind, code, text),
         }
     }
