@@ -532,6 +532,11 @@ export class ConnectionCore {
     this.call({ op: "sendDataChannelMessage", channel: handle, data: bytes, binary });
   }
 
+  /** RTCSctpTransport.maxMessageSize (for send()'s size check before a Blob is read). */
+  maxMessageSize() {
+    return this.snapshot.sctp?.maxMessageSize ?? 65536;
+  }
+
   /** @param {MediaStreamTrack | null} selector */
   async getStats(selector) {
     await nextTask();

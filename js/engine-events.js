@@ -75,6 +75,9 @@ export function fireEngineEvent(core, ev) {
       core.mirror.dtlsState = ev.state;
       core.dtlsTransport?.dispatchEvent(new Event("statechange"));
       break;
+    case "dtlsremotecertificate":
+      core.remoteCertificates = [ev.der];
+      break;
     case "sctpstatechange":
       core.mirror.sctpState = ev.state;
       core.sctpTransport?.dispatchEvent(new Event("statechange"));

@@ -591,6 +591,13 @@ pub enum Event {
     DataChannelStateChange { channel: DataChannelHandle, state: DataChannelState, id: Option<u16> },
     #[serde(rename = "dtlsstatechange")]
     DtlsStateChange { state: DtlsTransportState },
+    /// The peer's DTLS certificate (DER), checked against its a=fingerprint; comes right before
+    /// the "connected" state change (`RTCDtlsTransport.getRemoteCertificates()`).
+    #[serde(rename = "dtlsremotecertificate")]
+    DtlsRemoteCertificate {
+        #[serde(with = "bytes")]
+        der: Vec<u8>,
+    },
     #[serde(rename = "sctpstatechange")]
     SctpStateChange { state: SctpTransportState },
     /// One whole message on a channel; `data` is a Uint8Array on the JS side (UTF-8 when

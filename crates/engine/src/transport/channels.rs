@@ -65,7 +65,9 @@ impl PeerConnection {
             }
             SctpEvent::RemoteChannel { id, params } => self.on_remote_channel(id, params),
             SctpEvent::Message { id, data, binary } => {
-                if let Some(c) = self.live_channel(id) {
+                if let Some(c) = self.live_channel_mut(id) {
+                    c.counters.messages_received += 1;
+                    c.counters.bytes_received += data.len() as u64;
                     let channel = c.handle;
                     self.events.push_back(Event::DataChannelMessage {
                         channel,
@@ -97,6 +99,12 @@ impl PeerConnection {
     fn live_channel(&self, id: u16) -> Option<&DataChannel> {
         self.channels
             .iter()
+            .find(|c| c.id == Some(id) && c.ready_state != DataChannelState::Closed)
+    }
+
+    fn live_channel_mut(&mut self, id: u16) -> Option<&mut DataChannel> {
+        self.channels
+            .iter_mut()
             .find(|c| c.id == Some(id) && c.ready_state != DataChannelState::Closed)
     }
 
@@ -165,6 +173,7 @@ impl PeerConnection {
             id: Some(id),
             ready_state: DataChannelState::Connecting,
             id_hidden: false,
+            counters: Default::default(),
         };
         let snapshot = channel.snapshot();
         self.channels.push(channel);
@@ -258,6 +267,10 @@ impl PeerConnection {
             Err(e) => return Err(ApiError::invalid_state(e.to_string())),
         }
         let amount = sctp.buffered_amount(id);
+        if let Some(c) = self.channels.iter_mut().find(|c| c.handle == handle) {
+            c.counters.messages_sent += 1;
+            c.counters.bytes_sent += data.len() as u64;
+        }
         self.events.push_back(Event::BufferedAmount {
             channel: handle,
             amount: amount as f64,

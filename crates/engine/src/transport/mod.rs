@@ -7,6 +7,7 @@
 //! connects; each SCTP packet is one DTLS application-data record.
 
 mod channels;
+mod stats;
 
 use std::net::SocketAddr;
 use std::time::Instant;
@@ -131,6 +132,22 @@ impl PeerConnection {
         Some(Fingerprint::new(alg.trim(), value.trim()))
     }
 
+    /// RFC 8122 §5 / RFC 8842: the certificate must match the fingerprint of the current remote
+    /// description, not only of the one DTLS started with. A mismatch fails DTLS now.
+    pub(crate) fn refresh_remote_fingerprint(&mut self) {
+        let Some(fingerprint) = self.remote_fingerprint() else {
+            return;
+        };
+        let Some(t) = self.transport.as_mut() else {
+            return;
+        };
+        if t.dtls.set_remote_fingerprint(fingerprint).is_err() {
+            let now = self.network.now.unwrap_or(self.created_at);
+            self.set_dtls_state(DtlsTransportState::Failed);
+            self.sctp_gone(now);
+        }
+    }
+
     pub(crate) fn set_dtls_state(&mut self, state: DtlsTransportState) {
         let Some(t) = self.transport.as_mut() else {
             return;
@@ -154,7 +171,12 @@ impl PeerConnection {
             };
             progressed = true;
             match event {
-                DtlsEvent::Connected { .. } => {
+                DtlsEvent::Connected {
+                    peer_certificate, ..
+                } => {
+                    self.events.push_back(Event::DtlsRemoteCertificate {
+                        der: peer_certificate,
+                    });
                     self.set_dtls_state(DtlsTransportState::Connected);
                     self.start_sctp(now);
                 }
@@ -163,6 +185,13 @@ impl PeerConnection {
                         sctp.handle_input(now, &packet);
                     }
                 }
+                // After a failure the endpoint also reports Closed; "failed" is final (webrtc-pc
+                // §5.5: failed is a terminal state, as Chromium keeps it).
+                DtlsEvent::Closed
+                    if self
+                        .transport
+                        .as_ref()
+                        .is_some_and(|t| t.dtls_state == DtlsTransportState::Failed) => {}
                 DtlsEvent::Closed => {
                     self.set_dtls_state(DtlsTransportState::Closed);
                     self.sctp_gone(now);
