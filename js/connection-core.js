@@ -555,6 +555,7 @@ export class ConnectionCore {
   close() {
     if (this.closed) return;
     this.closing = true;
+    const sctpWasConnected = this.mirror.sctpState === "connected";
     try {
       if (!this.dead) this.call({ op: "close" });
     } catch (e) {
@@ -583,8 +584,15 @@ export class ConnectionCore {
     // and fires `close` (the spec would set "closed" now, without events).
     const channels = [...this.channels.values()];
     queueTask(() => {
+      // Chromium (measured by datachannel-features.test.mjs): a connected RTCSctpTransport
+      // fires statechange "closed", and each open channel fires closing then close.
+      if (sctpWasConnected) this.sctpTransport?.dispatchEvent(new Event("statechange"));
       for (const channel of channels) {
         if (channel.readyState === "closed") continue;
+        if (channel.readyState === "open") {
+          channelInternals.setReadyState(channel, "closing");
+          channel.dispatchEvent(new Event("closing"));
+        }
         channelInternals.setReadyState(channel, "closed");
         channel.dispatchEvent(new Event("close"));
       }

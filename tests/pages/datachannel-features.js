@@ -122,6 +122,9 @@ export function setup(id, role) {
   pc.addEventListener("connectionstatechange", () =>
     c.trace.push(`connectionstatechange:${pc.connectionState}`),
   );
+  pc.addEventListener("iceconnectionstatechange", () =>
+    c.trace.push(`iceconnectionstatechange:${pc.iceConnectionState}`),
+  );
   for (const [label, init] of BEFORE[role]) {
     const ch = pc.createDataChannel(label, init);
     const entry = track(c, ch, "created");
@@ -239,7 +242,23 @@ export function sendKinds(id, label, tag) {
       ch.bufferedAmount - start,
     );
   }
-  return after;
+  // What the peer must receive, in send order (webrtc-pc §6.2: Blob sends keep their place).
+  const utf8 = (s) => new TextEncoder().encode(s);
+  const order = [
+    { text: `${tag} string ✓ ${label}` },
+    { bytes: summarize(bytes(20, 1)) },
+    { text: `${tag} after the blob` },
+    { bytes: summarize(bytes(30, 2)) },
+    { bytes: summarize(bytes(40, 3).subarray(4, 20)) },
+    { bytes: summarize(bytes(50, 4).subarray(10, 30)) },
+    { bytes: summarize(new Uint8Array([...utf8(`${tag} blob text`), ...bytes(5, 5)])) },
+    { text: "" },
+    { bytes: [] },
+    { bytes: [] },
+    { bytes: summarize(bytes(50000, 6)) },
+    { text: `${tag} last` },
+  ];
+  return { after, order };
 }
 
 export function setBinaryType(id, label, type) {
@@ -337,11 +356,14 @@ export async function statsShape(id) {
     }
   };
   return {
+    // Not compared (values differ by path and timing): kept for the dump.
+    diag: transport && [transport.bytesSent, transport.bytesReceived, transport.packetsSent],
     transport: transport && shape(transport),
     transportValues: transport && {
       dtlsState: transport.dtlsState,
       dtlsRole: transport.dtlsRole,
-      tlsVersion: transport.tlsVersion,
+      // DTLS 1.2 "FEFD" or 1.3 "FEFC": native↔native negotiates 1.3, polyrtc speaks 1.2.
+      tlsVersion: /^FEF[CD]$/.test(transport.tlsVersion),
       iceState: transport.iceState,
       hasSelectedPair: !!byId(transport.selectedCandidatePairId),
       bytesPositive: transport.bytesSent > 0 && transport.bytesReceived > 0,

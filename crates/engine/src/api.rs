@@ -609,6 +609,10 @@ pub enum Event {
         data: Vec<u8>,
         binary: bool,
     },
+    /// The channel failed (`error` event with an RTCError, OperationError): `error_detail` is
+    /// "sctp-failure" when the association was aborted or lost under it.
+    #[serde(rename = "datachannelerror", rename_all = "camelCase")]
+    DataChannelError { channel: DataChannelHandle, error_detail: String },
     /// The channel's `bufferedAmount` decreased to `amount` (bytes left the send buffer).
     #[serde(rename = "bufferedamount")]
     BufferedAmount { channel: DataChannelHandle, amount: f64 },

@@ -88,11 +88,50 @@ impl PeerConnection {
             SctpEvent::ChannelClosing { id } => {
                 self.set_channel_state_by_id(id, DataChannelState::Closing)
             }
+            SctpEvent::ChannelClosed { id } if self.association_closed() => {
+                self.fail_channel_by_id(id)
+            }
             SctpEvent::ChannelClosed { id } => {
                 self.set_channel_state_by_id(id, DataChannelState::Closed)
             }
             SctpEvent::Closed { .. } => self.sctp_gone(now),
         }
+    }
+
+    /// The association ended under the channels (peer ABORT, lost); a local close() drops
+    /// these events with the rest (PeerConnection::close clears the queue).
+    fn association_closed(&self) -> bool {
+        self.transport
+            .as_ref()
+            .and_then(|t| t.sctp.as_ref())
+            .is_some_and(|s| s.state() == crate::sctp::SctpState::Closed)
+    }
+
+    /// Chromium, when the peer aborts the association: closing, an `error` event with an
+    /// OperationError "sctp-failure", then close, on every channel still open (measured by
+    /// tests/e2e/datachannel-features.test.mjs).
+    fn fail_channel_by_id(&mut self, id: u16) {
+        if let Some(c) = self.live_channel(id) {
+            self.fail_channel(c.handle);
+        }
+    }
+
+    fn fail_channel(&mut self, channel: DataChannelHandle) {
+        let open = self
+            .channels
+            .iter()
+            .any(|c| c.handle == channel && c.ready_state == DataChannelState::Open);
+        if !open {
+            self.set_channel_state(channel, DataChannelState::Closing);
+            self.set_channel_state(channel, DataChannelState::Closed);
+            return;
+        }
+        self.set_channel_state(channel, DataChannelState::Closing);
+        self.events.push_back(Event::DataChannelError {
+            channel,
+            error_detail: "sctp-failure".into(),
+        });
+        self.set_channel_state(channel, DataChannelState::Closed);
     }
 
     /// The channel using stream `id` that is not closed yet.
@@ -219,17 +258,22 @@ impl PeerConnection {
         if t.sctp_state == SctpTransportState::Closed {
             return;
         }
-        let had_sctp = t.sctp.is_some();
+        let was_connected = t.sctp_state == SctpTransportState::Connected;
         t.sctp_state = SctpTransportState::Closed;
-        if had_sctp {
-            self.events.push_back(Event::SctpStateChange {
-                state: SctpTransportState::Closed,
-            });
+        // Chromium reports "closed" also when DTLS failed before SCTP could start.
+        self.events.push_back(Event::SctpStateChange {
+            state: SctpTransportState::Closed,
+        });
+        if !was_connected {
+            // Chromium leaves channels that never opened in "connecting" (measured: DTLS
+            // failing its fingerprint check).
+            return;
         }
+        // The peer's close_notify or a DTLS failure under a connected association: as for an
+        // ABORT, Chromium fires error "sctp-failure" on each open channel.
         let handles: Vec<_> = self.channels.iter().map(|c| c.handle).collect();
         for h in handles {
-            self.set_channel_state(h, DataChannelState::Closing);
-            self.set_channel_state(h, DataChannelState::Closed);
+            self.fail_channel(h);
         }
     }
 

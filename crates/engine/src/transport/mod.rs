@@ -53,8 +53,16 @@ impl PeerConnection {
             return false;
         };
         let mut progressed = false;
-        while let Some((_, data)) = self.network.inbound.pop_front() {
+        while let Some((from, data)) = self.network.inbound.pop_front() {
             progressed = true;
+            // RTCIceCandidatePairStats / transport bytes: DTLS records count as data.
+            if let (Some((local, remote)), Some(agent)) =
+                (self.network.selected, self.network.agent.as_mut())
+            {
+                if remote == from {
+                    agent.note_data_received(local, remote, data.len(), now);
+                }
+            }
             if data.first().copied().map(classify) == Some(PacketKind::Dtls) {
                 t.dtls.handle_datagram(now, &data);
             }
@@ -292,6 +300,9 @@ fn send_over_pair(
     remote: SocketAddr,
     datagram: &[u8],
 ) {
+    if let Some(agent) = pc.network.agent.as_mut() {
+        agent.note_data_sent(local, remote, datagram.len(), now);
+    }
     let relay = pc
         .network
         .relays
