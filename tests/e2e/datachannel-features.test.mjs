@@ -108,6 +108,8 @@ async function runPair(aKind, bKind, pages = [pageA, pageB]) {
     const lb = await call(b.page, "openLabels", b.id);
     return { ok: JSON.stringify(la) === JSON.stringify(all) && la.length === lb.length, la, lb };
   });
+  out.offerer.peerLate = await call(a.page, "peerLateAttrs", a.id);
+  out.answerer.peerLate = await call(b.page, "peerLateAttrs", b.id);
   // binaryType "blob" on two channels, "arraybuffer" (the default) elsewhere.
   for (const s of [a, b]) {
     await call(s.page, "setBinaryType", s.id, "plain", "blob");

@@ -172,23 +172,23 @@ export async function afterOpen(id) {
   const fp = /a=fingerprint:sha-256 (\S+)/i.exec(pc.remoteDescription.sdp)?.[1]?.toLowerCase();
   const digests = [];
   for (const der of certs) digests.push(hex(await crypto.subtle.digest("SHA-256", der)));
+  // The peer's late channel may or may not have arrived yet: it is checked through `late`.
+  const early = [...c.channels].filter(([label]) => !label.startsWith("late-"));
   const ids = {};
-  for (const [label, e] of c.channels) ids[label] = e.channel.id;
+  for (const [label, e] of early) ids[label] = e.channel.id;
   // A channel made now gets its id at once (the DTLS role is known).
   const late = pc.createDataChannel(`late-${c.role}`, { protocol: "late" });
   track(c, late, "created").attrsAtCreate = attrs(late);
   return {
     ids,
     parities: Object.fromEntries(
-      [...c.channels]
-        .filter(([, e]) => !e.channel.negotiated)
-        .map(([l, e]) => [l, e.channel.id % 2]),
+      early.filter(([, e]) => !e.channel.negotiated).map(([l, e]) => [l, e.channel.id % 2]),
     ),
     remoteAttrs: Object.fromEntries(
-      [...c.channels].filter(([, e]) => e.attrsAtEvent).map(([l, e]) => [l, e.attrsAtEvent]),
+      early.filter(([, e]) => e.attrsAtEvent).map(([l, e]) => [l, e.attrsAtEvent]),
     ),
     createdAttrs: Object.fromEntries(
-      [...c.channels].filter(([, e]) => e.attrsAtCreate).map(([l, e]) => [l, e.attrsAtCreate]),
+      early.filter(([, e]) => e.attrsAtCreate).map(([l, e]) => [l, e.attrsAtCreate]),
     ),
     sendWhileConnecting: Object.fromEntries(
       [...c.channels]
@@ -209,6 +209,13 @@ export async function afterOpen(id) {
     },
     late: attrs(late),
   };
+}
+
+/** The attributes of the peer's late channel as its `datachannel` event showed them. */
+export function peerLateAttrs(id) {
+  const c = conn(id);
+  const peer = c.role === "offerer" ? "late-answerer" : "late-offerer";
+  return c.channels.get(peer)?.attrsAtEvent ?? null;
 }
 
 /**

@@ -85,6 +85,10 @@ impl PeerConnection {
                     });
                 }
             }
+            // rtc-sctp reports an ABORT as a reset of every stream: a failure, not a close.
+            SctpEvent::ChannelClosing { id } if self.association_closed() => {
+                self.fail_channel_by_id(id)
+            }
             SctpEvent::ChannelClosing { id } => {
                 self.set_channel_state_by_id(id, DataChannelState::Closing)
             }
