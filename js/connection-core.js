@@ -532,6 +532,11 @@ export class ConnectionCore {
     this.call({ op: "sendDataChannelMessage", channel: handle, data: bytes, binary });
   }
 
+  /** RTCSctpTransport.maxMessageSize (for send()'s size check before a Blob is read). */
+  maxMessageSize() {
+    return this.snapshot.sctp?.maxMessageSize ?? 65536;
+  }
+
   /** @param {MediaStreamTrack | null} selector */
   async getStats(selector) {
     await nextTask();
@@ -550,6 +555,7 @@ export class ConnectionCore {
   close() {
     if (this.closed) return;
     this.closing = true;
+    const sctpWasConnected = this.mirror.sctpState === "connected";
     try {
       if (!this.dead) this.call({ op: "close" });
     } catch (e) {
@@ -578,8 +584,15 @@ export class ConnectionCore {
     // and fires `close` (the spec would set "closed" now, without events).
     const channels = [...this.channels.values()];
     queueTask(() => {
+      // Chromium (measured by datachannel-features.test.mjs): a connected RTCSctpTransport
+      // fires statechange "closed", and each open channel fires closing then close.
+      if (sctpWasConnected) this.sctpTransport?.dispatchEvent(new Event("statechange"));
       for (const channel of channels) {
         if (channel.readyState === "closed") continue;
+        if (channel.readyState === "open") {
+          channelInternals.setReadyState(channel, "closing");
+          channel.dispatchEvent(new Event("closing"));
+        }
         channelInternals.setReadyState(channel, "closed");
         channel.dispatchEvent(new Event("close"));
       }

@@ -18,6 +18,7 @@ export const dataChannelDefaults = { binaryType: /** @type {BinaryType} */ ("arr
  * @typedef {{
  *   closeDataChannel(channel: RTCDataChannel, handle: number): void,
  *   sendDataChannel(channel: RTCDataChannel, handle: number, data: string | Uint8Array): void,
+ *   maxMessageSize?(): number,
  * }} ChannelOwner
  */
 
@@ -40,6 +41,8 @@ export class RTCDataChannel extends EventTarget {
   /** @type {RTCDataChannelState} */
   #readyState;
   #bufferedAmount = 0;
+  /** Of #bufferedAmount, bytes still waiting here behind a Blob read (the engine has the rest). */
+  #queued = 0;
   #bufferedAmountLowThreshold = 0;
   /** @type {BinaryType} */
   #binaryType = dataChannelDefaults.binaryType;
@@ -138,13 +141,23 @@ export class RTCDataChannel extends EventTarget {
       payload = /** @type {any} */ (s).toWellFormed ? /** @type {any} */ (s).toWellFormed() : s;
       size = new TextEncoder().encode(/** @type {string} */ (payload)).byteLength;
     }
+    // webrtc-pc §6.2 send(): TypeError over the transport's maxMessageSize, a Blob included
+    // (checked by its size, before it is read).
+    const max = this.#owner.maxMessageSize?.();
+    if (max !== undefined && size > max) {
+      throw new TypeError(
+        `Failed to execute 'send' on 'RTCDataChannel': Message size (${size}) exceeds the maximum message size (${max}).`,
+      );
+    }
     if (payload instanceof Promise || this.#sendQueue) {
       // A Blob is read asynchronously; later sends wait behind it to keep the order.
       this.#bufferedAmount += size;
+      this.#queued += size;
       const prev = this.#sendQueue ?? Promise.resolve();
       const p = prev
         .then(() => payload)
         .then((bytes) => {
+          this.#queued -= size;
           this.#bufferedAmount -= size;
           if (this.#readyState === "open")
             this.#owner.sendDataChannel(this, this.#snap.handle, bytes);
@@ -187,9 +200,11 @@ export class RTCDataChannel extends EventTarget {
       },
       setBufferedAmount(/** @type {RTCDataChannel} */ c, /** @type {number} */ amount) {
         const before = c.#bufferedAmount;
-        c.#bufferedAmount = amount;
+        // The engine counts what it holds; bytes queued behind a Blob read are still ours.
+        c.#bufferedAmount = amount + c.#queued;
         const low = c.#bufferedAmountLowThreshold;
-        if (before > low && amount <= low) c.dispatchEvent(new Event("bufferedamountlow"));
+        if (before > low && c.#bufferedAmount <= low)
+          c.dispatchEvent(new Event("bufferedamountlow"));
       },
       /** Deliver a received message. */
       deliver(/** @type {RTCDataChannel} */ c, /** @type {string | Uint8Array} */ data) {

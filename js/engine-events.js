@@ -6,10 +6,12 @@ import {
   RTCPeerConnectionIceErrorEvent,
   RTCDataChannelEvent,
   RTCTrackEvent,
+  RTCErrorEvent,
   mediaStreamEvent,
 } from "./events.js";
 import { candidateFromEngine } from "./session-description.js";
 import { channelInternals } from "./data-channel.js";
+import { RTCError } from "./errors.js";
 import { createRemoteStream, fireStreamTrackEvent, setRemoteTrackMuted } from "./tracks.js";
 
 /** @typedef {import("./connection-core.js").ConnectionCore} ConnectionCore */
@@ -65,6 +67,8 @@ export function fireEngineEvent(core, ev) {
       break;
     case "datachannel": {
       const channel = core.channelFor(ev.channel);
+      // Chromium announces an in-band channel already "open" (its `open` event follows).
+      if (channel.readyState === "connecting") channelInternals.setReadyState(channel, "open");
       pc.dispatchEvent(new RTCDataChannelEvent("datachannel", /** @type {any} */ ({ channel })));
       break;
     }
@@ -74,6 +78,9 @@ export function fireEngineEvent(core, ev) {
     case "dtlsstatechange":
       core.mirror.dtlsState = ev.state;
       core.dtlsTransport?.dispatchEvent(new Event("statechange"));
+      break;
+    case "dtlsremotecertificate":
+      core.remoteCertificates = [ev.der];
       break;
     case "sctpstatechange":
       core.mirror.sctpState = ev.state;
@@ -86,6 +93,14 @@ export function fireEngineEvent(core, ev) {
         const bytes = ev.data instanceof Uint8Array ? ev.data : new Uint8Array(ev.data);
         const data = ev.binary ? bytes : new TextDecoder().decode(bytes);
         channelInternals.deliver(channel, data);
+      }
+      break;
+    }
+    case "datachannelerror": {
+      const channel = core.channels.get(ev.channel);
+      if (channel) {
+        const error = new RTCError({ errorDetail: ev.errorDetail }, "SCTP association failure");
+        channel.dispatchEvent(new RTCErrorEvent("error", { error }));
       }
       break;
     }
@@ -105,7 +120,8 @@ function channelStateChanged(core, ev) {
   if (!channel) return;
   const snap = core.snapshot.dataChannels.find((/** @type {any} */ c) => c.handle === ev.channel);
   if (snap) channelInternals.update(channel, { ...snap, id: ev.id ?? snap.id });
-  if (channel.readyState === ev.state) return; // e.g. "closing" already set by close()
+  // e.g. "closing" already set by close(); "open" was set early for the datachannel event.
+  if (channel.readyState === ev.state && ev.state !== "open") return;
   if (channel.readyState === "closed") return;
   channelInternals.setReadyState(channel, ev.state);
   const type = { open: "open", closing: "closing", closed: "close" }[

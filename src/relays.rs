@@ -89,7 +89,8 @@ impl Relays {
                         }
                     }
                     RelayCommand::Close { relay } => {
-                        to_close.extend(self.inner.borrow_mut().sessions.remove(&relay));
+                        let session = self.inner.borrow_mut().sessions.remove(&relay);
+                        to_close.extend(session.map(|s| (relay, s)));
                     }
                 }
             }
@@ -97,12 +98,16 @@ impl Relays {
                 let table = self.inner.borrow();
                 for (relay, bytes) in transmits {
                     // A session that is gone or failed drops the datagram, as a lost UDP packet.
-                    if let Some(session) = table.sessions.get(&relay) {
+                    // One closing in this round still takes its last datagrams (SCTP ABORT, DTLS
+                    // close_notify, the Refresh that deletes the allocation): the engine queues
+                    // them together with the Close command.
+                    let closing = to_close.iter().find(|(id, _)| *id == relay).map(|(_, s)| s);
+                    if let Some(session) = table.sessions.get(&relay).or(closing) {
                         let _ = session.transport.send(bytes);
                     }
                 }
             }
-            for session in to_close {
+            for (_, session) in to_close {
                 // Queued bytes (the Refresh that deletes the allocation) go out before the close.
                 session.transport.flush();
                 session.transport.close();

@@ -591,6 +591,13 @@ pub enum Event {
     DataChannelStateChange { channel: DataChannelHandle, state: DataChannelState, id: Option<u16> },
     #[serde(rename = "dtlsstatechange")]
     DtlsStateChange { state: DtlsTransportState },
+    /// The peer's DTLS certificate (DER), checked against its a=fingerprint; comes right before
+    /// the "connected" state change (`RTCDtlsTransport.getRemoteCertificates()`).
+    #[serde(rename = "dtlsremotecertificate")]
+    DtlsRemoteCertificate {
+        #[serde(with = "bytes")]
+        der: Vec<u8>,
+    },
     #[serde(rename = "sctpstatechange")]
     SctpStateChange { state: SctpTransportState },
     /// One whole message on a channel; `data` is a Uint8Array on the JS side (UTF-8 when
@@ -602,6 +609,10 @@ pub enum Event {
         data: Vec<u8>,
         binary: bool,
     },
+    /// The channel failed (`error` event with an RTCError, OperationError): `error_detail` is
+    /// "sctp-failure" when the association was aborted or lost under it.
+    #[serde(rename = "datachannelerror", rename_all = "camelCase")]
+    DataChannelError { channel: DataChannelHandle, error_detail: String },
     /// The channel's `bufferedAmount` decreased to `amount` (bytes left the send buffer).
     #[serde(rename = "bufferedamount")]
     BufferedAmount { channel: DataChannelHandle, amount: f64 },

@@ -49,6 +49,18 @@ pub struct DataChannel {
     /// Chromium reports such an id only once the SCTP association is up, so `id` stays null
     /// to the page until then (the stream id is reserved all the same).
     pub id_hidden: bool,
+    /// webrtc-stats RTCDataChannelStats counters.
+    pub counters: MessageCounters,
+}
+
+/// Messages and payload bytes through a channel (webrtc-stats §7.13). An empty message counts
+/// as a message of 0 bytes, as in Chromium.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MessageCounters {
+    pub messages_sent: u64,
+    pub bytes_sent: u64,
+    pub messages_received: u64,
+    pub bytes_received: u64,
 }
 
 impl DataChannel {
@@ -152,6 +164,7 @@ impl crate::peer_connection::PeerConnection {
             id,
             ready_state: DataChannelState::Connecting,
             id_hidden: false,
+            counters: MessageCounters::default(),
         };
         let snapshot = channel.snapshot();
         self.channels.push(channel);

@@ -32,13 +32,14 @@ impl PeerConnection {
                 "state".into(),
                 Value::String(state_str(c.ready_state).into()),
             );
-            for k in [
-                "messagesSent",
-                "bytesSent",
-                "messagesReceived",
-                "bytesReceived",
+            let n = &c.counters;
+            for (k, v) in [
+                ("messagesSent", n.messages_sent),
+                ("bytesSent", n.bytes_sent),
+                ("messagesReceived", n.messages_received),
+                ("bytesReceived", n.bytes_received),
             ] {
-                d.insert(k.into(), Value::Number(0.0));
+                d.insert(k.into(), Value::Number(v as f64));
             }
             out.push(Value::Object(d));
         }
@@ -69,7 +70,8 @@ impl PeerConnection {
             "dtlsState".into(),
             Value::String(dtls_str(self.snapshot_dtls()).into()),
         );
-        t.insert("dtlsRole".into(), Value::String("unknown".into()));
+        // dtlsRole, tlsVersion, dtlsCipher, srtpCipher, remoteCertificateId (transport/stats.rs).
+        self.transport_dtls_stats(&mut t);
         t.insert(
             "iceState".into(),
             Value::String(ice_str(self.ice_connection).into()),
@@ -101,6 +103,7 @@ impl PeerConnection {
                 out.push(Value::Object(c));
             }
         }
+        out.extend(self.remote_certificate_stats(timestamp));
         out
     }
 }

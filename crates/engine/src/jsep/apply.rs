@@ -167,6 +167,8 @@ impl PeerConnection {
         store(&mut self.descs, Side::Remote, desc);
         self.remote_candidates.clear();
         self.set_signaling(next);
+        // A later description may carry another fingerprint (transport/mod.rs).
+        self.refresh_remote_fingerprint();
         // webrtc-pc: track events fire after signalingstatechange.
         self.events.extend(track_events);
         Ok(ApiReply::Done)

@@ -193,7 +193,9 @@ impl PeerConnection {
             (I::Failed, _) | (_, D::Failed) => P::Failed,
             (I::Disconnected, _) => P::Disconnected,
             (I::New, D::New | D::Closed) => P::New,
-            (I::Connected | I::Completed, D::Connected) => P::Connected,
+            // webrtc-pc §4.3.3 "connected": every DTLS transport "connected" or "closed" (a
+            // peer's close_notify leaves Chromium's connectionState at "connected").
+            (I::Connected | I::Completed, D::Connected | D::Closed) => P::Connected,
             _ => P::Connecting,
         };
         if next != self.connection {

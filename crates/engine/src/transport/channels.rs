@@ -65,7 +65,9 @@ impl PeerConnection {
             }
             SctpEvent::RemoteChannel { id, params } => self.on_remote_channel(id, params),
             SctpEvent::Message { id, data, binary } => {
-                if let Some(c) = self.live_channel(id) {
+                if let Some(c) = self.live_channel_mut(id) {
+                    c.counters.messages_received += 1;
+                    c.counters.bytes_received += data.len() as u64;
                     let channel = c.handle;
                     self.events.push_back(Event::DataChannelMessage {
                         channel,
@@ -83,8 +85,15 @@ impl PeerConnection {
                     });
                 }
             }
+            // rtc-sctp reports an ABORT as a reset of every stream: a failure, not a close.
+            SctpEvent::ChannelClosing { id } if self.association_closed() => {
+                self.fail_channel_by_id(id)
+            }
             SctpEvent::ChannelClosing { id } => {
                 self.set_channel_state_by_id(id, DataChannelState::Closing)
+            }
+            SctpEvent::ChannelClosed { id } if self.association_closed() => {
+                self.fail_channel_by_id(id)
             }
             SctpEvent::ChannelClosed { id } => {
                 self.set_channel_state_by_id(id, DataChannelState::Closed)
@@ -93,10 +102,52 @@ impl PeerConnection {
         }
     }
 
+    /// The association ended under the channels (peer ABORT, lost); a local close() drops
+    /// these events with the rest (PeerConnection::close clears the queue).
+    fn association_closed(&self) -> bool {
+        self.transport
+            .as_ref()
+            .and_then(|t| t.sctp.as_ref())
+            .is_some_and(|s| s.state() == crate::sctp::SctpState::Closed)
+    }
+
+    /// Chromium, when the peer aborts the association: closing, an `error` event with an
+    /// OperationError "sctp-failure", then close, on every channel still open (measured by
+    /// tests/e2e/datachannel-features.test.mjs).
+    fn fail_channel_by_id(&mut self, id: u16) {
+        if let Some(c) = self.live_channel(id) {
+            self.fail_channel(c.handle);
+        }
+    }
+
+    fn fail_channel(&mut self, channel: DataChannelHandle) {
+        let open = self
+            .channels
+            .iter()
+            .any(|c| c.handle == channel && c.ready_state == DataChannelState::Open);
+        if !open {
+            self.set_channel_state(channel, DataChannelState::Closing);
+            self.set_channel_state(channel, DataChannelState::Closed);
+            return;
+        }
+        self.set_channel_state(channel, DataChannelState::Closing);
+        self.events.push_back(Event::DataChannelError {
+            channel,
+            error_detail: "sctp-failure".into(),
+        });
+        self.set_channel_state(channel, DataChannelState::Closed);
+    }
+
     /// The channel using stream `id` that is not closed yet.
     fn live_channel(&self, id: u16) -> Option<&DataChannel> {
         self.channels
             .iter()
+            .find(|c| c.id == Some(id) && c.ready_state != DataChannelState::Closed)
+    }
+
+    fn live_channel_mut(&mut self, id: u16) -> Option<&mut DataChannel> {
+        self.channels
+            .iter_mut()
             .find(|c| c.id == Some(id) && c.ready_state != DataChannelState::Closed)
     }
 
@@ -165,6 +216,7 @@ impl PeerConnection {
             id: Some(id),
             ready_state: DataChannelState::Connecting,
             id_hidden: false,
+            counters: Default::default(),
         };
         let snapshot = channel.snapshot();
         self.channels.push(channel);
@@ -210,17 +262,22 @@ impl PeerConnection {
         if t.sctp_state == SctpTransportState::Closed {
             return;
         }
-        let had_sctp = t.sctp.is_some();
+        let was_connected = t.sctp_state == SctpTransportState::Connected;
         t.sctp_state = SctpTransportState::Closed;
-        if had_sctp {
-            self.events.push_back(Event::SctpStateChange {
-                state: SctpTransportState::Closed,
-            });
+        // Chromium reports "closed" also when DTLS failed before SCTP could start.
+        self.events.push_back(Event::SctpStateChange {
+            state: SctpTransportState::Closed,
+        });
+        if !was_connected {
+            // Chromium leaves channels that never opened in "connecting" (measured: DTLS
+            // failing its fingerprint check).
+            return;
         }
+        // The peer's close_notify or a DTLS failure under a connected association: as for an
+        // ABORT, Chromium fires error "sctp-failure" on each open channel.
         let handles: Vec<_> = self.channels.iter().map(|c| c.handle).collect();
         for h in handles {
-            self.set_channel_state(h, DataChannelState::Closing);
-            self.set_channel_state(h, DataChannelState::Closed);
+            self.fail_channel(h);
         }
     }
 
@@ -258,6 +315,10 @@ impl PeerConnection {
             Err(e) => return Err(ApiError::invalid_state(e.to_string())),
         }
         let amount = sctp.buffered_amount(id);
+        if let Some(c) = self.channels.iter_mut().find(|c| c.handle == handle) {
+            c.counters.messages_sent += 1;
+            c.counters.bytes_sent += data.len() as u64;
+        }
         self.events.push_back(Event::BufferedAmount {
             channel: handle,
             amount: amount as f64,

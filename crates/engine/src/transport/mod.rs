@@ -7,6 +7,7 @@
 //! connects; each SCTP packet is one DTLS application-data record.
 
 mod channels;
+mod stats;
 
 use std::net::SocketAddr;
 use std::time::Instant;
@@ -52,8 +53,16 @@ impl PeerConnection {
             return false;
         };
         let mut progressed = false;
-        while let Some((_, data)) = self.network.inbound.pop_front() {
+        while let Some((from, data)) = self.network.inbound.pop_front() {
             progressed = true;
+            // RTCIceCandidatePairStats / transport bytes: DTLS records count as data.
+            if let (Some((local, remote)), Some(agent)) =
+                (self.network.selected, self.network.agent.as_mut())
+            {
+                if remote == from {
+                    agent.note_data_received(local, remote, data.len(), now);
+                }
+            }
             if data.first().copied().map(classify) == Some(PacketKind::Dtls) {
                 t.dtls.handle_datagram(now, &data);
             }
@@ -131,6 +140,22 @@ impl PeerConnection {
         Some(Fingerprint::new(alg.trim(), value.trim()))
     }
 
+    /// RFC 8122 §5 / RFC 8842: the certificate must match the fingerprint of the current remote
+    /// description, not only of the one DTLS started with. A mismatch fails DTLS now.
+    pub(crate) fn refresh_remote_fingerprint(&mut self) {
+        let Some(fingerprint) = self.remote_fingerprint() else {
+            return;
+        };
+        let Some(t) = self.transport.as_mut() else {
+            return;
+        };
+        if t.dtls.set_remote_fingerprint(fingerprint).is_err() {
+            let now = self.network.now.unwrap_or(self.created_at);
+            self.set_dtls_state(DtlsTransportState::Failed);
+            self.sctp_gone(now);
+        }
+    }
+
     pub(crate) fn set_dtls_state(&mut self, state: DtlsTransportState) {
         let Some(t) = self.transport.as_mut() else {
             return;
@@ -154,7 +179,12 @@ impl PeerConnection {
             };
             progressed = true;
             match event {
-                DtlsEvent::Connected { .. } => {
+                DtlsEvent::Connected {
+                    peer_certificate, ..
+                } => {
+                    self.events.push_back(Event::DtlsRemoteCertificate {
+                        der: peer_certificate,
+                    });
                     self.set_dtls_state(DtlsTransportState::Connected);
                     self.start_sctp(now);
                 }
@@ -163,6 +193,13 @@ impl PeerConnection {
                         sctp.handle_input(now, &packet);
                     }
                 }
+                // After a failure the endpoint also reports Closed; "failed" is final (webrtc-pc
+                // §5.5: failed is a terminal state, as Chromium keeps it).
+                DtlsEvent::Closed
+                    if self
+                        .transport
+                        .as_ref()
+                        .is_some_and(|t| t.dtls_state == DtlsTransportState::Failed) => {}
                 DtlsEvent::Closed => {
                     self.set_dtls_state(DtlsTransportState::Closed);
                     self.sctp_gone(now);
@@ -263,6 +300,9 @@ fn send_over_pair(
     remote: SocketAddr,
     datagram: &[u8],
 ) {
+    if let Some(agent) = pc.network.agent.as_mut() {
+        agent.note_data_sent(local, remote, datagram.len(), now);
+    }
     let relay = pc
         .network
         .relays
