@@ -59,7 +59,7 @@ impl Relays {
                 return;
             }
             let mut failed = Vec::new();
-            let mut to_close = Vec::new();
+            let mut closing = Vec::new();
             for command in commands {
                 match command {
                     RelayCommand::Connect { relay, url } => {
@@ -67,12 +67,13 @@ impl Relays {
                             failed.push(relay);
                         }
                     }
-                    RelayCommand::Close { relay } => {
-                        to_close.extend(self.inner.borrow_mut().sessions.remove(&relay));
-                    }
+                    RelayCommand::Close { relay } => closing.push(relay),
                 }
             }
             {
+                // Before the closing sessions leave the table: what the engine sent last on them
+                // (close(): the SCTP ABORT, DTLS close_notify, the Refresh that deletes the
+                // allocation) must go out, or the peer never hears of the close.
                 let table = self.inner.borrow();
                 for (relay, bytes) in transmits {
                     // A session that is gone or failed drops the datagram, as a lost UDP packet.
@@ -81,6 +82,13 @@ impl Relays {
                     }
                 }
             }
+            let to_close: Vec<_> = {
+                let mut table = self.inner.borrow_mut();
+                closing
+                    .iter()
+                    .filter_map(|relay| table.sessions.remove(relay))
+                    .collect()
+            };
             for session in to_close {
                 // Queued bytes (the Refresh that deletes the allocation) go out before the close.
                 session.flush();
