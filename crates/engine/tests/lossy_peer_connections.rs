@@ -35,9 +35,17 @@ const HIGH_WATER: u64 = 512 * 1024;
 #[derive(PartialEq, Eq, PartialOrd, Ord)]
 enum Hop {
     /// Stream bytes from peer connection `pc`'s relay session to the server.
-    ToServer { pc: usize, relay: RelayId, bytes: Vec<u8> },
+    ToServer {
+        pc: usize,
+        relay: RelayId,
+        bytes: Vec<u8>,
+    },
     /// Messages from the server to `pc`'s relay session.
-    ToClient { pc: usize, relay: RelayId, bytes: Vec<u8> },
+    ToClient {
+        pc: usize,
+        relay: RelayId,
+        bytes: Vec<u8>,
+    },
 }
 
 struct Peer {
@@ -152,9 +160,11 @@ impl Sim {
                     let cid = client_id(Framing::Stream, port);
                     self.sessions.insert((pc, relay), cid);
                     self.by_client.insert(cid, (pc, relay));
-                    self.peers[pc]
-                        .pc
-                        .handle_relay_state(self.now, relay, RelayTransportState::Open);
+                    self.peers[pc].pc.handle_relay_state(
+                        self.now,
+                        relay,
+                        RelayTransportState::Open,
+                    );
                 }
             }
             while let Some((relay, bytes)) = self.peers[pc].pc.poll_relay_transmit() {
@@ -181,9 +191,7 @@ impl Sim {
     fn on_event(&mut self, pc: usize, event: Event) {
         let peer = &mut self.peers[pc];
         match event {
-            Event::IceCandidate {
-                candidate: Some(c),
-            } => peer.candidates.push(IceCandidateInit {
+            Event::IceCandidate { candidate: Some(c) } => peer.candidates.push(IceCandidateInit {
                 candidate: c.candidate,
                 sdp_mid: c.sdp_mid,
                 sdp_m_line_index: c.sdp_m_line_index,
@@ -216,7 +224,9 @@ impl Sim {
                 self.route(out);
             }
             Hop::ToClient { pc, relay, bytes } => {
-                self.peers[pc].pc.handle_relay_input(self.now, relay, &bytes);
+                self.peers[pc]
+                    .pc
+                    .handle_relay_input(self.now, relay, &bytes);
             }
         }
     }
@@ -301,7 +311,11 @@ impl Sim {
                 self.deliver(hop);
             }
             for pc in 0..2 {
-                if self.peers[pc].pc.poll_timeout().is_some_and(|t| t <= self.now) {
+                if self.peers[pc]
+                    .pc
+                    .poll_timeout()
+                    .is_some_and(|t| t <= self.now)
+                {
                     self.peers[pc].pc.handle_timeout(self.now);
                 }
             }
@@ -340,12 +354,7 @@ impl Sim {
             r => panic!("unexpected {r:?}"),
         };
         self.set_local(0, &offer);
-        self.call(
-            1,
-            ApiCall::SetRemoteDescription {
-                description: offer,
-            },
-        );
+        self.call(1, ApiCall::SetRemoteDescription { description: offer });
         let answer = match self.call(1, ApiCall::CreateAnswer) {
             ApiReply::Description { description } => description,
             r => panic!("unexpected {r:?}"),
@@ -405,7 +414,10 @@ fn two_megabytes_each_way_through_a_lossy_reordering_duplicating_relay() {
         );
         assert_eq!(peer.received.len(), chunks, "pc {pc}: no duplicate message");
         for (seq, data) in peer.received.iter().enumerate() {
-            assert!(*data == chunk(seq), "pc {pc}: chunk {seq} out of order or corrupt");
+            assert!(
+                *data == chunk(seq),
+                "pc {pc}: chunk {seq} out of order or corrupt"
+            );
         }
     }
     let dropped = sim.metrics.test_impaired_dropped.load(Relaxed);
