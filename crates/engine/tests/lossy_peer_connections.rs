@@ -310,13 +310,10 @@ impl Sim {
                 };
                 self.deliver(hop);
             }
-            for pc in 0..2 {
-                if self.peers[pc]
-                    .pc
-                    .poll_timeout()
-                    .is_some_and(|t| t <= self.now)
-                {
-                    self.peers[pc].pc.handle_timeout(self.now);
+            let now = self.now;
+            for peer in &mut self.peers {
+                if peer.pc.poll_timeout().is_some_and(|t| t <= now) {
+                    peer.pc.handle_timeout(now);
                 }
             }
             if self.next_tick <= self.now {
