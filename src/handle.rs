@@ -49,6 +49,7 @@ impl PeerConnectionHandle {
         })?;
         let engine = PeerConnection::new(configuration, seed, instant_from_ms(now_ms), wall_ms)
             .map_err(|e| error_to_js(&e))?;
+        crate::heap::LIVE_HANDLES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(PeerConnectionHandle {
             core: Rc::new(RefCell::new(Core {
                 engine,
@@ -118,6 +119,12 @@ impl PeerConnectionHandle {
             .engine
             .handle_timeout(instant_from_ms(now_ms));
         self.relays.pump(&self.core, now_ms);
+    }
+}
+
+impl Drop for PeerConnectionHandle {
+    fn drop(&mut self) {
+        crate::heap::LIVE_HANDLES.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
     }
 }
 

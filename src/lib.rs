@@ -9,6 +9,7 @@ pub mod certificate;
 pub mod clock;
 mod convert;
 pub mod handle;
+mod heap;
 mod relays;
 pub mod timer;
 pub mod transport;

@@ -80,7 +80,7 @@ impl Relays {
                 return;
             }
             let mut failed = Vec::new();
-            let mut to_close = Vec::new();
+            let mut closing = Vec::new();
             for command in commands {
                 match command {
                     RelayCommand::Connect { relay, url } => {
@@ -95,6 +95,9 @@ impl Relays {
                 }
             }
             {
+                // Before the closing sessions leave the table: what the engine sent last on them
+                // (close(): the SCTP ABORT, DTLS close_notify, the Refresh that deletes the
+                // allocation) must go out, or the peer never hears of the close.
                 let table = self.inner.borrow();
                 for (relay, bytes) in transmits {
                     // A session that is gone or failed drops the datagram, as a lost UDP packet.

@@ -4,7 +4,7 @@
 
 use crate::allocation::Quotas;
 use crate::secure_config::SecureConfig;
-use crate::turn::{ExternalIp, PeerPolicy, TurnConfig};
+use crate::turn::{ExternalIp, Impairment, PeerPolicy, TurnConfig};
 use clap::Parser;
 use serde::Deserialize;
 use std::net::{IpAddr, SocketAddr};
@@ -39,6 +39,10 @@ pub enum ConfigError {
     TlsNeedsCertificate,
     #[error("--credentials-api-key needs a --static-auth-secret to sign with")]
     MintingNeedsSecret,
+    #[error("--test-impair {0:?}: {1}")]
+    BadImpairment(String, crate::turn::ImpairmentError),
+    #[error("--test-impair is for tests only: it needs --allow-loopback-peers")]
+    ImpairmentOutsideTests,
 }
 
 /// polyrtc-relay: a TURN server (RFC 8656) for native clients over UDP/TCP/TLS
@@ -134,6 +138,12 @@ pub struct Args {
     /// Allow peers on loopback addresses (tests, single-host setups).
     #[arg(long, env = "POLYRTC_RELAY_ALLOW_LOOPBACK_PEERS")]
     pub allow_loopback_peers: bool,
+
+    /// TEST ONLY: impair relayed datagrams, e.g. `loss=0.05,reorder=0.05,duplicate=0.01,seed=7`
+    /// (probabilities per datagram; reordering holds one back behind 1–3 later ones, at most
+    /// 20 ms). For robustness tests on one host; refused unless --allow-loopback-peers is set.
+    #[arg(long, env = "POLYRTC_RELAY_TEST_IMPAIR")]
+    pub test_impair: Option<String>,
 
     /// Allow peers on private, link-local and other non-global addresses.
     #[arg(long, env = "POLYRTC_RELAY_ALLOW_PRIVATE_PEERS")]
@@ -383,6 +393,15 @@ impl Args {
             .filter(|ip| !ip.is_unspecified())
             .collect();
         own.dedup();
+        let allow_loopback = self.allow_loopback_peers || file.allow_loopback_peers;
+        let test_impairment = match self.test_impair.or(file.test_impair) {
+            Some(_) if !allow_loopback => return Err(ConfigError::ImpairmentOutsideTests),
+            Some(spec) => Some(
+                spec.parse::<Impairment>()
+                    .map_err(|e| ConfigError::BadImpairment(spec, e))?,
+            ),
+            None => None,
+        };
         let defaults = TurnConfig::default();
         let turn = TurnConfig {
             realm: self.realm.or(file.realm).unwrap_or(defaults.realm),
@@ -408,7 +427,7 @@ impl Args {
                     .unwrap_or(defaults.quotas.permissions_per_allocation),
             },
             peer_policy: PeerPolicy {
-                allow_loopback: self.allow_loopback_peers || file.allow_loopback_peers,
+                allow_loopback,
                 allow_private: self.allow_private_peers || file.allow_private_peers,
                 own_addresses: own,
             },
@@ -444,6 +463,7 @@ impl Args {
                     .or(file.mobility_grace)
                     .unwrap_or(defaults.mobility_grace.as_secs()),
             ),
+            test_impairment,
             ..defaults
         };
         Ok(Config {
@@ -581,5 +601,37 @@ mod tests {
             .resolve()
             .unwrap();
         assert_eq!(c.listen, None);
+    }
+
+    #[test]
+    fn test_impairment_only_with_loopback_peers() {
+        assert!(matches!(
+            Args::parse_from(["x", "--no-auth", "--test-impair", "loss=0.05"]).resolve(),
+            Err(ConfigError::ImpairmentOutsideTests)
+        ));
+        assert!(matches!(
+            Args::parse_from([
+                "x",
+                "--no-auth",
+                "--allow-loopback-peers",
+                "--test-impair",
+                "loss=2"
+            ])
+            .resolve(),
+            Err(ConfigError::BadImpairment(..))
+        ));
+        let c = Args::parse_from([
+            "x",
+            "--no-auth",
+            "--allow-loopback-peers",
+            "--test-impair",
+            "loss=0.05,reorder=0.05,duplicate=0.01,seed=7",
+        ])
+        .resolve()
+        .unwrap();
+        let imp = c.turn.test_impairment.unwrap();
+        assert_eq!((imp.loss, imp.reorder, imp.seed), (0.05, 0.05, 7));
+        let c = Args::parse_from(["x", "--no-auth"]).resolve().unwrap();
+        assert_eq!(c.turn.test_impairment, None);
     }
 }

@@ -47,6 +47,10 @@ pub struct Metrics {
     pub bandwidth_dropped: AtomicU64,
     pub user_bandwidth_dropped: AtomicU64,
     pub mobility_moves: AtomicU64,
+    /// `--test-impair` (test only): relayed datagrams dropped, duplicated, held back.
+    pub test_impaired_dropped: AtomicU64,
+    pub test_impaired_duplicated: AtomicU64,
+    pub test_impaired_reordered: AtomicU64,
 }
 
 fn scalar(out: &mut String, name: &str, kind: &str, help: &str, v: &AtomicU64) {
@@ -236,6 +240,25 @@ impl Metrics {
             "Allocations moved to a new 5-tuple with a MOBILITY-TICKET.",
             &self.mobility_moves,
         );
+        for (name, help, v) in [
+            (
+                "turn_test_impaired_dropped_total",
+                "Relayed datagrams dropped by --test-impair (test only).",
+                &self.test_impaired_dropped,
+            ),
+            (
+                "turn_test_impaired_duplicated_total",
+                "Relayed datagrams duplicated by --test-impair (test only).",
+                &self.test_impaired_duplicated,
+            ),
+            (
+                "turn_test_impaired_reordered_total",
+                "Relayed datagrams held back behind later ones by --test-impair (test only).",
+                &self.test_impaired_reordered,
+            ),
+        ] {
+            scalar(&mut o, name, c, help, v);
+        }
         o
     }
 }

@@ -3,10 +3,12 @@
 //! through the [`RelaySockets`] trait so tests can fake them.
 
 mod allocate;
+pub mod impair;
 mod mobility;
 mod policy;
 mod requests;
 
+pub use impair::{Impairment, ImpairmentError};
 pub use mobility::{TicketError, TicketKey, TICKET_LEN};
 pub use policy::{classify, PeerClass, PeerPolicy};
 
@@ -124,6 +126,8 @@ pub struct TurnConfig {
     pub mobility: bool,
     /// How long a ticketed allocation outlives its closed session.
     pub mobility_grace: Duration,
+    /// TEST ONLY (`--test-impair`): loss, duplication and reordering of relayed datagrams.
+    pub test_impairment: Option<Impairment>,
 }
 
 impl Default for TurnConfig {
@@ -149,6 +153,7 @@ impl Default for TurnConfig {
             max_user_bytes_per_sec: None,
             mobility: true,
             mobility_grace: Duration::from_secs(60),
+            test_impairment: None,
         }
     }
 }
@@ -167,6 +172,7 @@ pub struct TurnServer {
     user_buckets: std::collections::HashMap<String, ByteBucket>,
     ticket_key: TicketKey,
     next_mobility_id: u64,
+    impairer: Option<impair::Impairer>,
 }
 
 /// What a request handler needs to answer.
@@ -197,6 +203,9 @@ impl TurnServer {
             cfg.rate_limit_entries,
         );
         let allocations = AllocationTable::new(cfg.quotas);
+        let impairer = cfg
+            .test_impairment
+            .map(|i| impair::Impairer::new(i, metrics.clone()));
         TurnServer {
             cfg,
             auth,
@@ -209,6 +218,7 @@ impl TurnServer {
             user_buckets: Default::default(),
             ticket_key: TicketKey::new(rand::random()),
             next_mobility_id: 0,
+            impairer,
         }
     }
 
@@ -275,7 +285,35 @@ impl TurnServer {
         self.metrics
             .peer_rx_bytes
             .fetch_add(data.len() as u64, Relaxed);
-        self.deliver_to_client(now, relay, peer, data, out);
+        match self.impairer.as_mut() {
+            Some(impairer) => {
+                let leg = impair::Leg::ToClient { relay, peer };
+                for (leg, data) in impairer.pass(now, leg, data) {
+                    self.release_impaired(now, leg, &data, out);
+                }
+            }
+            None => self.deliver_to_client(now, relay, peer, data, out),
+        }
+    }
+
+    /// A datagram the test impairment let through, on its way again.
+    fn release_impaired(
+        &mut self,
+        now: Instant,
+        leg: impair::Leg,
+        data: &[u8],
+        out: &mut Vec<Output>,
+    ) {
+        match leg {
+            impair::Leg::ToPeer {
+                from_local,
+                from_public,
+                peer,
+            } => self.forward_to_peer(now, from_local, from_public, peer, data, out),
+            impair::Leg::ToClient { relay, peer } => {
+                self.deliver_to_client(now, relay, peer, data, out)
+            }
+        }
     }
 
     /// Free `client`'s allocation at once (shutdown, or a session without a
@@ -292,6 +330,11 @@ impl TurnServer {
 
     /// Expire allocations, permissions and channels.
     pub fn handle_timeout(&mut self, now: Instant, out: &mut Vec<Output>) {
+        if let Some(impairer) = self.impairer.as_mut() {
+            for (leg, data) in impairer.release(now, false) {
+                self.release_impaired(now, leg, &data, out);
+            }
+        }
         for a in self.allocations.expire(now) {
             tracing::info!(user = %a.username, relay = %a.relay_public, "allocation expired");
             for r in a.relays() {
@@ -384,6 +427,31 @@ impl TurnServer {
         self.metrics
             .peer_tx_bytes
             .fetch_add(data.len() as u64, Relaxed);
+        match self.impairer.as_mut() {
+            Some(impairer) => {
+                let leg = impair::Leg::ToPeer {
+                    from_local,
+                    from_public,
+                    peer,
+                };
+                for (leg, data) in impairer.pass(now, leg, data) {
+                    self.release_impaired(now, leg, &data, out);
+                }
+            }
+            None => self.forward_to_peer(now, from_local, from_public, peer, data, out),
+        }
+    }
+
+    /// The kernel-free shortcut to another allocation of this relay, or a datagram to send.
+    fn forward_to_peer(
+        &mut self,
+        now: Instant,
+        from_local: SocketAddr,
+        from_public: SocketAddr,
+        peer: SocketAddr,
+        data: &[u8],
+        out: &mut Vec<Output>,
+    ) {
         if self.cfg.intra_relay_shortcut {
             let target = self
                 .allocations
