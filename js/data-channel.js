@@ -125,12 +125,12 @@ export class RTCDataChannel extends EventTarget {
       payload = data.arrayBuffer().then((b) => new Uint8Array(b));
       size = data.size;
     } else if (data instanceof ArrayBuffer) {
-      payload = new Uint8Array(data.slice(0));
+      // A view, not a copy: the engine copies the bytes during this call (copied below if the
+      // send has to wait).
+      payload = new Uint8Array(data);
       size = data.byteLength;
     } else if (ArrayBuffer.isView(data)) {
-      payload = new Uint8Array(
-        data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength),
-      );
+      payload = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
       size = data.byteLength;
     } else {
       // USVString.
@@ -139,7 +139,9 @@ export class RTCDataChannel extends EventTarget {
       size = new TextEncoder().encode(/** @type {string} */ (payload)).byteLength;
     }
     if (payload instanceof Promise || this.#sendQueue) {
-      // A Blob is read asynchronously; later sends wait behind it to keep the order.
+      // A Blob is read asynchronously; later sends wait behind it to keep the order. The page
+      // may reuse its buffer once send() returns: a waiting send keeps its own copy.
+      if (payload instanceof Uint8Array) payload = payload.slice();
       this.#bufferedAmount += size;
       const prev = this.#sendQueue ?? Promise.resolve();
       const p = prev
@@ -198,6 +200,9 @@ export class RTCDataChannel extends EventTarget {
         if (typeof data === "string") value = data;
         else if (c.#binaryType === "blob" && typeof Blob === "function")
           value = new Blob([/** @type {any} */ (data)]);
+        else if (data.byteOffset === 0 && data.byteLength === data.buffer.byteLength)
+          // The engine's Uint8Array owns its buffer: hand it over without another copy.
+          value = data.buffer;
         else value = data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength);
         c.dispatchEvent(new MessageEvent("message", { data: value }));
       },

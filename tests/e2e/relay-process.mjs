@@ -9,6 +9,8 @@ export const USER = "alice";
 export const PASSWORD = "wonderland";
 
 export function relayBinary() {
+  // Benchmarks run a release build (bench/datachannel.sh builds it and sets this).
+  if (process.env.POLYRTC_RELAY_BIN) return process.env.POLYRTC_RELAY_BIN;
   const target = process.env.CARGO_TARGET_DIR ?? path.join(REPO_ROOT, "target");
   const built = spawnSync("cargo", ["build", "--quiet", "-p", "polyrtc-relay"], {
     cwd: REPO_ROOT,
