@@ -41,6 +41,7 @@ function sink(side, channel) {
   side.channel = channel;
   let expect = -1;
   let got = 0;
+  side.sinkState = () => ({ expect, got, readyState: channel.readyState });
   channel.addEventListener("message", (e) => {
     if (typeof e.data === "string") {
       if (e.data.startsWith("T:")) {
@@ -124,7 +125,7 @@ function nextString(channel, pred, timeoutMs, what) {
  * Offerer: sends `total` bytes in `size`-byte binary messages, keeping at most `high` bytes in
  * bufferedAmount (refilling at bufferedamountlow), until the sink says "done". MB/s (10^6).
  */
-export async function throughput(key, total, size, high = 4 << 20, timeoutMs = 120000) {
+export async function throughput(key, total, size, high = 4 << 20, timeoutMs = 60000) {
   const { channel } = get(key);
   const chunk = new Uint8Array(size);
   for (let i = 0; i < size; i++) chunk[i] = i & 255;
@@ -133,7 +134,9 @@ export async function throughput(key, total, size, high = 4 << 20, timeoutMs = 1
   const t0 = performance.now();
   channel.send(`T:${total}`);
   let sent = 0;
-  await new Promise((resolve) => {
+  // A stalled transfer ends in `done`'s timeout instead of a pump that waits forever.
+  done.catch(() => {});
+  const filled = new Promise((resolve) => {
     const pump = () => {
       while (sent < total && channel.bufferedAmount < high) {
         const n = Math.min(size, total - sent);
@@ -148,9 +151,20 @@ export async function throughput(key, total, size, high = 4 << 20, timeoutMs = 1
     channel.onbufferedamountlow = pump;
     pump();
   });
-  await done;
+  try {
+    await Promise.race([filled.then(() => done), done]);
+  } catch (e) {
+    throw new Error(
+      `${e.message}: sent ${sent} of ${total}, bufferedAmount ${channel.bufferedAmount}`,
+    );
+  }
   const ms = performance.now() - t0;
   return { ms, mbps: total / 1e6 / (ms / 1000) };
+}
+
+/** The answering side's count of bulk bytes (to diagnose a stalled transfer). */
+export function sinkState(key) {
+  return get(key).sinkState?.() ?? null;
 }
 
 /** Offerer: `n` sequential ping-pongs of `size`-character strings; the RTTs in ms. */

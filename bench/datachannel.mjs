@@ -150,6 +150,17 @@ async function stopProfiles(sessions, name) {
   }
 }
 
+/** UDP receive-buffer drops in this network namespace (/proc/net/snmp), to tell loss apart. */
+function udpDrops() {
+  try {
+    const lines = fs.readFileSync("/proc/net/snmp", "utf8").split("\n");
+    const [head, values] = lines.filter((l) => l.startsWith("Udp:")).map((l) => l.split(/\s+/));
+    return Number(values[head.indexOf("RcvbufErrors")]);
+  } catch {
+    return NaN;
+  }
+}
+
 const pct = (xs, p) => {
   const s = [...xs].sort((x, y) => x - y);
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
@@ -223,9 +234,18 @@ try {
     const cipher = await call(spec.pa, "cipher", pair.a.key);
     log(`${spec.name}: DTLS cipher ${cipher}`);
     const profiled = PROFILE.includes(i + 1) ? await startProfiles([spec.pa, spec.pb]) : null;
-    const tput = await call(spec.pa, "throughput", pair.a.key, TOTAL, SIZE);
+    const drops0 = udpDrops();
+    const relayDrops0 = await relay.metric("turn_client_tx_dropped_total");
+    const tput = await call(spec.pa, "throughput", pair.a.key, TOTAL, SIZE).catch(async (e) => {
+      const sink = await call(spec.pb, "sinkState", pair.b.key);
+      throw new Error(`${spec.name}: ${e.message}; receiver ${JSON.stringify(sink)}`);
+    });
+    tput.udpDrops = udpDrops() - drops0;
+    tput.relayDrops = (await relay.metric("turn_client_tx_dropped_total")) - relayDrops0;
     if (profiled) await stopProfiles(profiled, spec.name);
-    log(`${spec.name}: ${tput.mbps.toFixed(1)} MB/s (${tput.ms.toFixed(0)} ms)`);
+    log(
+      `${spec.name}: ${tput.mbps.toFixed(1)} MB/s (${tput.ms.toFixed(0)} ms, dropped: ${tput.udpDrops} UDP datagrams for a full socket buffer, ${tput.relayDrops} by the relay for a slow WebSocket/TCP client)`,
+    );
     const rtt = await call(spec.pa, "rtt", pair.a.key, RTT_N);
     log(`${spec.name}: rtt p50 ${pct(rtt, 50).toFixed(2)} ms p90 ${pct(rtt, 90).toFixed(2)} ms`);
     await disconnect(pair);

@@ -26,7 +26,8 @@ export const dataChannelDefaults = { binaryType: /** @type {BinaryType} */ ("arr
  *   update(c: RTCDataChannel, snapshot: any): void,
  *   setReadyState(c: RTCDataChannel, state: RTCDataChannelState): void,
  *   handle(c: RTCDataChannel): number,
- *   setBufferedAmount(c: RTCDataChannel, amount: number): void,
+ *   sentTotal(c: RTCDataChannel): number,
+ *   setBufferedAmount(c: RTCDataChannel, amount: number, sentMark?: number): void,
  *   deliver(c: RTCDataChannel, data: string | Uint8Array): void,
  * }}
  */
@@ -40,6 +41,10 @@ export class RTCDataChannel extends EventTarget {
   /** @type {RTCDataChannelState} */
   #readyState;
   #bufferedAmount = 0;
+  /** Bytes handed to the engine so far (engine bufferedamount events are relative to it). */
+  #sentTotal = 0;
+  /** Bytes of sends waiting behind a Blob read (not in the engine yet). */
+  #queuedBytes = 0;
   #bufferedAmountLowThreshold = 0;
   /** @type {BinaryType} */
   #binaryType = dataChannelDefaults.binaryType;
@@ -143,13 +148,23 @@ export class RTCDataChannel extends EventTarget {
       // may reuse its buffer once send() returns: a waiting send keeps its own copy.
       if (payload instanceof Uint8Array) payload = payload.slice();
       this.#bufferedAmount += size;
+      this.#queuedBytes += size;
       const prev = this.#sendQueue ?? Promise.resolve();
       const p = prev
         .then(() => payload)
         .then((bytes) => {
-          this.#bufferedAmount -= size;
-          if (this.#readyState === "open")
+          this.#queuedBytes -= size;
+          if (this.#readyState !== "open") {
+            this.#bufferedAmount -= size;
+            return;
+          }
+          try {
             this.#owner.sendDataChannel(this, this.#snap.handle, bytes);
+            this.#sentTotal += size;
+          } catch (e) {
+            this.#bufferedAmount -= size;
+            throw e;
+          }
         })
         .catch((e) => console.error("polyrtc: RTCDataChannel.send failed", e))
         .finally(() => {
@@ -162,6 +177,7 @@ export class RTCDataChannel extends EventTarget {
     this.#bufferedAmount += size;
     try {
       this.#owner.sendDataChannel(this, this.#snap.handle, payload);
+      this.#sentTotal += size;
     } catch (e) {
       this.#bufferedAmount -= size;
       throw e;
@@ -187,9 +203,23 @@ export class RTCDataChannel extends EventTarget {
       handle(/** @type {RTCDataChannel} */ c) {
         return /** @type {number} */ (c.#snap.handle);
       },
-      setBufferedAmount(/** @type {RTCDataChannel} */ c, /** @type {number} */ amount) {
+      /** Bytes handed to the engine so far (stamped on engine events when they are taken). */
+      sentTotal(/** @type {RTCDataChannel} */ c) {
+        return c.#sentTotal;
+      },
+      /**
+       * The engine's bufferedAmount as of when the event was taken (`sentMark`: sentTotal then);
+       * sends made since, and sends still waiting for a Blob, are added back so a late event
+       * cannot make bufferedAmount too low (and fire bufferedamountlow too early).
+       */
+      setBufferedAmount(
+        /** @type {RTCDataChannel} */ c,
+        /** @type {number} */ amount,
+        /** @type {number | undefined} */ sentMark,
+      ) {
         const before = c.#bufferedAmount;
-        c.#bufferedAmount = amount;
+        const since = sentMark === undefined ? 0 : c.#sentTotal - sentMark;
+        c.#bufferedAmount = amount + since + c.#queuedBytes;
         const low = c.#bufferedAmountLowThreshold;
         if (before > low && amount <= low) c.dispatchEvent(new Event("bufferedamountlow"));
       },
