@@ -15,10 +15,12 @@ const WASM_URL = new URL("../dist/wasm/polyrtc_bg.wasm", import.meta.url);
  */
 
 export class BackendInstance {
-  /** @param {any} glue @param {number} serial */
-  constructor(glue, serial) {
+  /** @param {any} glue @param {number} serial @param {any} exports */
+  constructor(glue, serial, exports) {
     /** The glue module namespace (PeerConnectionHandle, generateCertificate, ...). */
     this.glue = glue;
+    /** The raw wasm exports (`memory`, for the memory benchmark). */
+    this.exports = exports;
     this.serial = serial;
     this.dead = false;
     /** @type {Set<BackendClient>} */
@@ -63,8 +65,8 @@ async function createInstance() {
   const url = new URL(GLUE_URL);
   url.searchParams.set("instance", String(n));
   const [glue, module] = await Promise.all([import(url.href), compiled]);
-  glue.initSync({ module });
-  return new BackendInstance(glue, n);
+  const exports = glue.initSync({ module });
+  return new BackendInstance(glue, n, exports);
 }
 
 function warmSpare() {
@@ -217,5 +219,9 @@ export const testing = {
   /** The live instance's glue module (`__TestTransport`, `__TestTimer`, `__wakeAfterInput`). */
   get glue() {
     return liveInstance().glue;
+  },
+  /** Bytes of the live instance's WebAssembly.Memory (bench/datachannel.mjs). */
+  get memoryBytes() {
+    return liveInstance().exports?.memory?.buffer?.byteLength ?? null;
   },
 };

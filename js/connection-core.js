@@ -154,6 +154,12 @@ export class ConnectionCore {
       this.snapshot = this.#engine((h) => h.snapshot());
       this.#syncObjects();
       events = /** @type {any[]} */ (this.#engine((h) => h.pollEvents()));
+      // A bufferedamount event may fire tasks later, after more send()s: note how much the
+      // channel had handed to the engine when its amount was taken.
+      for (const ev of events) {
+        const channel = ev.type === "bufferedamount" ? this.channels.get(ev.channel) : null;
+        if (channel) ev.sentMark = channelInternals.sentTotal(channel);
+      }
     } catch (e) {
       if (!this.dead) console.error("polyrtc: engine snapshot failed", e);
       return;

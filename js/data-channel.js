@@ -27,7 +27,8 @@ export const dataChannelDefaults = { binaryType: /** @type {BinaryType} */ ("arr
  *   update(c: RTCDataChannel, snapshot: any): void,
  *   setReadyState(c: RTCDataChannel, state: RTCDataChannelState): void,
  *   handle(c: RTCDataChannel): number,
- *   setBufferedAmount(c: RTCDataChannel, amount: number): void,
+ *   sentTotal(c: RTCDataChannel): number,
+ *   setBufferedAmount(c: RTCDataChannel, amount: number, sentMark?: number): void,
  *   deliver(c: RTCDataChannel, data: string | Uint8Array): void,
  * }}
  */
@@ -41,8 +42,10 @@ export class RTCDataChannel extends EventTarget {
   /** @type {RTCDataChannelState} */
   #readyState;
   #bufferedAmount = 0;
-  /** Of #bufferedAmount, bytes still waiting here behind a Blob read (the engine has the rest). */
-  #queued = 0;
+  /** Bytes handed to the engine so far (engine bufferedamount events are relative to it). */
+  #sentTotal = 0;
+  /** Bytes of sends waiting behind a Blob read (not in the engine yet). */
+  #queuedBytes = 0;
   #bufferedAmountLowThreshold = 0;
   /** @type {BinaryType} */
   #binaryType = dataChannelDefaults.binaryType;
@@ -128,12 +131,12 @@ export class RTCDataChannel extends EventTarget {
       payload = data.arrayBuffer().then((b) => new Uint8Array(b));
       size = data.size;
     } else if (data instanceof ArrayBuffer) {
-      payload = new Uint8Array(data.slice(0));
+      // A view, not a copy: the engine copies the bytes during this call (copied below if the
+      // send has to wait).
+      payload = new Uint8Array(data);
       size = data.byteLength;
     } else if (ArrayBuffer.isView(data)) {
-      payload = new Uint8Array(
-        data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength),
-      );
+      payload = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
       size = data.byteLength;
     } else {
       // USVString.
@@ -150,17 +153,27 @@ export class RTCDataChannel extends EventTarget {
       );
     }
     if (payload instanceof Promise || this.#sendQueue) {
-      // A Blob is read asynchronously; later sends wait behind it to keep the order.
+      // A Blob is read asynchronously; later sends wait behind it to keep the order. The page
+      // may reuse its buffer once send() returns: a waiting send keeps its own copy.
+      if (payload instanceof Uint8Array) payload = payload.slice();
       this.#bufferedAmount += size;
-      this.#queued += size;
+      this.#queuedBytes += size;
       const prev = this.#sendQueue ?? Promise.resolve();
       const p = prev
         .then(() => payload)
         .then((bytes) => {
-          this.#queued -= size;
-          this.#bufferedAmount -= size;
-          if (this.#readyState === "open")
+          this.#queuedBytes -= size;
+          if (this.#readyState !== "open") {
+            this.#bufferedAmount -= size;
+            return;
+          }
+          try {
             this.#owner.sendDataChannel(this, this.#snap.handle, bytes);
+            this.#sentTotal += size;
+          } catch (e) {
+            this.#bufferedAmount -= size;
+            throw e;
+          }
         })
         .catch((e) => console.error("polyrtc: RTCDataChannel.send failed", e))
         .finally(() => {
@@ -173,6 +186,7 @@ export class RTCDataChannel extends EventTarget {
     this.#bufferedAmount += size;
     try {
       this.#owner.sendDataChannel(this, this.#snap.handle, payload);
+      this.#sentTotal += size;
     } catch (e) {
       this.#bufferedAmount -= size;
       throw e;
@@ -198,10 +212,23 @@ export class RTCDataChannel extends EventTarget {
       handle(/** @type {RTCDataChannel} */ c) {
         return /** @type {number} */ (c.#snap.handle);
       },
-      setBufferedAmount(/** @type {RTCDataChannel} */ c, /** @type {number} */ amount) {
+      /** Bytes handed to the engine so far (stamped on engine events when they are taken). */
+      sentTotal(/** @type {RTCDataChannel} */ c) {
+        return c.#sentTotal;
+      },
+      /**
+       * The engine's bufferedAmount as of when the event was taken (`sentMark`: sentTotal then);
+       * sends made since, and sends still waiting for a Blob, are added back so a late event
+       * cannot make bufferedAmount too low (and fire bufferedamountlow too early).
+       */
+      setBufferedAmount(
+        /** @type {RTCDataChannel} */ c,
+        /** @type {number} */ amount,
+        /** @type {number | undefined} */ sentMark,
+      ) {
         const before = c.#bufferedAmount;
-        // The engine counts what it holds; bytes queued behind a Blob read are still ours.
-        c.#bufferedAmount = amount + c.#queued;
+        const since = sentMark === undefined ? 0 : c.#sentTotal - sentMark;
+        c.#bufferedAmount = amount + since + c.#queuedBytes;
         const low = c.#bufferedAmountLowThreshold;
         if (before > low && c.#bufferedAmount <= low)
           c.dispatchEvent(new Event("bufferedamountlow"));
@@ -213,6 +240,9 @@ export class RTCDataChannel extends EventTarget {
         if (typeof data === "string") value = data;
         else if (c.#binaryType === "blob" && typeof Blob === "function")
           value = new Blob([/** @type {any} */ (data)]);
+        else if (data.byteOffset === 0 && data.byteLength === data.buffer.byteLength)
+          // The engine's Uint8Array owns its buffer: hand it over without another copy.
+          value = data.buffer;
         else value = data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength);
         c.dispatchEvent(new MessageEvent("message", { data: value }));
       },

@@ -106,7 +106,7 @@ export function fireEngineEvent(core, ev) {
     }
     case "bufferedamount": {
       const channel = core.channels.get(ev.channel);
-      if (channel) channelInternals.setBufferedAmount(channel, ev.amount);
+      if (channel) channelInternals.setBufferedAmount(channel, ev.amount, ev.sentMark);
       break;
     }
     default:

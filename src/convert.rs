@@ -6,8 +6,11 @@ use serde::{de::DeserializeOwned, Serialize};
 use wasm_bindgen::JsValue;
 
 /// `null` for `None`, plain objects for maps: what the JS shim and `JSON.stringify` expect.
+/// Bytes (data-channel messages) become one `Uint8Array`, not `json_compatible`'s default of a
+/// plain array with one JS number per byte: that conversion made every received 64 KiB message
+/// cost 64 Ki JS values and was the largest single cost of receiving (BENCHMARKS.md).
 fn serializer() -> serde_wasm_bindgen::Serializer {
-    serde_wasm_bindgen::Serializer::json_compatible()
+    serde_wasm_bindgen::Serializer::json_compatible().serialize_bytes_as_arrays(false)
 }
 
 pub fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {

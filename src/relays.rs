@@ -88,10 +88,7 @@ impl Relays {
                             failed.push(relay);
                         }
                     }
-                    RelayCommand::Close { relay } => {
-                        let session = self.inner.borrow_mut().sessions.remove(&relay);
-                        to_close.extend(session.map(|s| (relay, s)));
-                    }
+                    RelayCommand::Close { relay } => closing.push(relay),
                 }
             }
             {
@@ -101,16 +98,19 @@ impl Relays {
                 let table = self.inner.borrow();
                 for (relay, bytes) in transmits {
                     // A session that is gone or failed drops the datagram, as a lost UDP packet.
-                    // One closing in this round still takes its last datagrams (SCTP ABORT, DTLS
-                    // close_notify, the Refresh that deletes the allocation): the engine queues
-                    // them together with the Close command.
-                    let closing = to_close.iter().find(|(id, _)| *id == relay).map(|(_, s)| s);
-                    if let Some(session) = table.sessions.get(&relay).or(closing) {
+                    if let Some(session) = table.sessions.get(&relay) {
                         let _ = session.transport.send(bytes);
                     }
                 }
             }
-            for (_, session) in to_close {
+            let to_close: Vec<_> = {
+                let mut table = self.inner.borrow_mut();
+                closing
+                    .iter()
+                    .filter_map(|relay| table.sessions.remove(relay))
+                    .collect()
+            };
+            for session in to_close {
                 // Queued bytes (the Refresh that deletes the allocation) go out before the close.
                 session.transport.flush();
                 session.transport.close();

@@ -9,7 +9,8 @@ export const USER = "alice";
 export const PASSWORD = "wonderland";
 
 export function relayBinary() {
-  // A prebuilt binary (e.g. while another cargo build holds the target directory's lock).
+  // A prebuilt binary: benchmarks run a release build (bench/datachannel.sh sets this), or one
+  // built while another cargo build holds the target directory's lock.
   if (process.env.POLYRTC_RELAY_BIN) return process.env.POLYRTC_RELAY_BIN;
   const target = process.env.CARGO_TARGET_DIR ?? path.join(REPO_ROOT, "target");
   const built = spawnSync("cargo", ["build", "--quiet", "-p", "polyrtc-relay"], {

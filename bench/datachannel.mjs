@@ -1,0 +1,341 @@
+// Benchmark: data channels, polyfill beside native Chromium and the bare WebSocket, in one run
+// (issue 7). Every WebRTC path goes through one polyrtc-relay (release build) except native ↔
+// native "direct" (host candidates on loopback):
+//  - time from createOffer to the offerer's channel `open` (p50/p90 of N fresh connections);
+//  - one-channel throughput, ordered and reliable: TOTAL bytes in SIZE-byte binary messages,
+//    at most 4 MiB in bufferedAmount (refilled at bufferedamountlow), timed on the sender from
+//    the first send to the receiver's "done" message;
+//  - RTT of 16-byte string ping-pongs (p50/p90 of RTT_N sequential samples);
+//  - wasm memory (WebAssembly.Memory growth) and JS heap per idle connected polyfill connection;
+//  - gzipped size of the wasm module and the JS as shipped.
+// The offerer is the sender and the one measuring; pairs are "offerer ↔ answerer".
+// Signalling goes page → Node → page as it happens (exposeFunction), for every pair alike.
+// Run: bash bench/datachannel.sh (builds what it needs), or inside scripts/netns.sh:
+//   POLYRTC_RELAY_BIN=target/release/polyrtc-relay node bench/datachannel.mjs [runs]
+// Env: TOTAL (bytes, default 32 MiB), SIZE (bytes per message, 32 KiB), RTT_N (1000),
+//      MEM_N (idle connections, 20), ONLY (comma-separated row numbers to run, for profiling).
+import fs from "node:fs";
+import path from "node:path";
+import zlib from "node:zlib";
+import { startServer, launchBrowser, CHROMIUM_ARGS, REPO_ROOT } from "../tests/e2e/harness.mjs";
+import { startRelay, USER, PASSWORD } from "../tests/e2e/relay-process.mjs";
+import { startWsPeer } from "./ws-peer.mjs";
+
+const runs = Number(process.argv[2] ?? 10);
+const TOTAL = Number(process.env.TOTAL ?? 32 << 20);
+const SIZE = Number(process.env.SIZE ?? 32 << 10);
+const RTT_N = Number(process.env.RTT_N ?? 1000);
+const MEM_N = Number(process.env.MEM_N ?? 20);
+const ONLY = process.env.ONLY ? process.env.ONLY.split(",").map(Number) : null;
+// Rows whose throughput run is CPU-profiled (both pages); prints the top self-time functions.
+const PROFILE = process.env.PROFILE ? process.env.PROFILE.split(",").map(Number) : [];
+
+// Native pcs keep their TURN allocations a while after close(): lift the per-user quota.
+const relay = await startRelay(["--user-quota", "10000"]);
+const server = await startServer();
+const wsPeer = await startWsPeer();
+const browsers = [];
+/** key → page, for routing signalling. */
+const pageOf = new Map();
+/** Per destination key: the promise chain that keeps its signalling messages in order. */
+const chains = new Map();
+
+async function openPage() {
+  const browser = await launchBrowser([...CHROMIUM_ARGS, "--js-flags=--expose-gc"]);
+  browsers.push(browser);
+  const page = await browser.context.newPage();
+  page.on("pageerror", (e) => process.stderr.write(`[pageerror] ${e}\n`));
+  if (process.env.POLYRTC_E2E_DEBUG === "1")
+    page.on("console", (m) => process.stderr.write(`[page ${m.type()}] ${m.text()}\n`));
+  await page.exposeFunction("__benchSignal", (to, msg) => {
+    const target = pageOf.get(to);
+    if (!target) return;
+    const prev = chains.get(to) ?? Promise.resolve();
+    const next = prev
+      .then(() => target.evaluate(([k, m]) => globalThis.__bench.signal(k, m), [to, msg]))
+      .catch((e) => process.stderr.write(`[signal ${to}] ${e.message}\n`));
+    chains.set(to, next);
+  });
+  await page.goto(`${server.origin}/bench/datachannel.html`);
+  await page.waitForFunction(() => globalThis.__bench !== undefined);
+  await page.evaluate(() => globalThis.__bench.load());
+  return page;
+}
+
+const call = (page, fn, ...args) =>
+  page.evaluate(([f, a]) => globalThis.__bench[f](...a), [fn, args]);
+
+const side = {
+  polyfill: () => ({
+    kind: "polyfill",
+    config: { iceServers: [{ urls: relay.ws, username: USER, credential: PASSWORD }] },
+  }),
+  nativeHost: () => ({ kind: "native", config: {} }),
+  nativeRelay: () => ({
+    kind: "native",
+    config: {
+      iceServers: [
+        {
+          urls: `turn:127.0.0.1:${relay.turnPort}?transport=udp`,
+          username: USER,
+          credential: PASSWORD,
+        },
+      ],
+      iceTransportPolicy: "relay",
+    },
+  }),
+};
+
+let serial = 0;
+/** A connected pair; resolves { a, b, openMs } once the offerer's channel is open. */
+async function connect(spec) {
+  const n = ++serial;
+  const a = { key: `a${n}`, page: spec.pa, ...spec.a() };
+  const b = { key: `b${n}`, page: spec.pb, ...spec.b() };
+  pageOf.set(a.key, a.page);
+  pageOf.set(b.key, b.page);
+  await call(a.page, "create", a.key, b.key, a.kind, a.config);
+  await call(b.page, "create", b.key, a.key, b.kind, b.config);
+  await call(a.page, "offer", a.key);
+  const openMs = await call(a.page, "openTime", a.key);
+  return { a, b, openMs };
+}
+
+async function disconnect({ a, b }) {
+  await call(a.page, "close", a.key);
+  await call(b.page, "close", b.key);
+  pageOf.delete(a.key);
+  pageOf.delete(b.key);
+}
+
+/** Starts the V8 CPU profiler (CDP) on each distinct page. */
+async function startProfiles(pages) {
+  const sessions = [];
+  for (const page of new Set(pages)) {
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send("Profiler.enable");
+    await cdp.send("Profiler.setSamplingInterval", { interval: 200 });
+    await cdp.send("Profiler.start");
+    sessions.push(cdp);
+  }
+  return sessions;
+}
+
+/** Stops the profilers and prints each page's top self-time functions. */
+async function stopProfiles(sessions, name) {
+  for (const [n, cdp] of sessions.entries()) {
+    const { profile } = await cdp.send("Profiler.stop");
+    const self = new Map();
+    const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+    const dt = new Map();
+    for (let k = 0; k < profile.samples.length; k++) {
+      const id = profile.samples[k];
+      dt.set(id, (dt.get(id) ?? 0) + (profile.timeDeltas[k] ?? 0));
+    }
+    let total = 0;
+    for (const [id, us] of dt) {
+      const f = byId.get(id).callFrame;
+      const file = f.url.split("/").pop();
+      const key = `${f.functionName || "(anonymous)"} ${file}:${f.lineNumber + 1}`;
+      self.set(key, (self.get(key) ?? 0) + us);
+      total += us;
+    }
+    const top = [...self].sort((x, y) => y[1] - x[1]).slice(0, 30);
+    log(`--- profile ${name}, page ${n + 1}: ${(total / 1000).toFixed(0)} ms sampled`);
+    for (const [key, us] of top)
+      log(
+        `${((100 * us) / total).toFixed(1).padStart(5)}% ${(us / 1000).toFixed(0).padStart(6)} ms  ${key}`,
+      );
+    await cdp.detach();
+  }
+}
+
+/** UDP receive-buffer drops in this network namespace (/proc/net/snmp), to tell loss apart. */
+function udpDrops() {
+  try {
+    const lines = fs.readFileSync("/proc/net/snmp", "utf8").split("\n");
+    const [head, values] = lines.filter((l) => l.startsWith("Udp:")).map((l) => l.split(/\s+/));
+    return Number(values[head.indexOf("RcvbufErrors")]);
+  } catch {
+    return NaN;
+  }
+}
+
+const pct = (xs, p) => {
+  const s = [...xs].sort((x, y) => x - y);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
+};
+
+function gz(files) {
+  let raw = 0;
+  let packed = 0;
+  for (const f of files) {
+    const body = fs.readFileSync(f);
+    raw += body.length;
+    packed += zlib.gzipSync(body, { level: 9 }).length;
+  }
+  return { raw, packed };
+}
+
+const log = (s) => process.stderr.write(`${s}\n`);
+const rows = [];
+let mem = null;
+try {
+  const pageA = await openPage();
+  const pageB = await openPage();
+  const scenarios = [
+    {
+      name: "polyfill ↔ polyfill (two browsers)",
+      a: side.polyfill,
+      b: side.polyfill,
+      pa: pageA,
+      pb: pageB,
+    },
+    {
+      name: "polyfill ↔ native (host)",
+      a: side.polyfill,
+      b: side.nativeHost,
+      pa: pageA,
+      pb: pageA,
+    },
+    {
+      name: "native (host) ↔ polyfill",
+      a: side.nativeHost,
+      b: side.polyfill,
+      pa: pageA,
+      pb: pageA,
+    },
+    {
+      name: "native ↔ native, direct (host)",
+      a: side.nativeHost,
+      b: side.nativeHost,
+      pa: pageA,
+      pb: pageA,
+    },
+    {
+      name: "native ↔ native, both via relay (TURN UDP)",
+      a: side.nativeRelay,
+      b: side.nativeRelay,
+      pa: pageA,
+      pb: pageA,
+    },
+  ];
+  for (const [i, spec] of scenarios.entries()) {
+    if (ONLY && !ONLY.includes(i + 1)) continue;
+    const open = [];
+    let pair = null;
+    // One unmeasured warm-up, then `runs` fresh connections; the last stays for the data tests.
+    for (let r = -1; r < runs; r++) {
+      if (pair) await disconnect(pair);
+      pair = await connect(spec);
+      if (r >= 0) open.push(pair.openMs);
+    }
+    log(`${spec.name}: open ${open.map((x) => x.toFixed(0)).join(" ")} ms`);
+    const cipher = await call(spec.pa, "cipher", pair.a.key);
+    log(`${spec.name}: DTLS cipher ${cipher}`);
+    const profiled = PROFILE.includes(i + 1) ? await startProfiles([spec.pa, spec.pb]) : null;
+    const drops0 = udpDrops();
+    const relayDrops0 = await relay.metric("turn_client_tx_dropped_total");
+    // A stalled transfer is a result too (reported, not fatal): the other rows still run.
+    const tput = await call(spec.pa, "throughput", pair.a.key, TOTAL, SIZE).catch(async (e) => {
+      const sink = await call(spec.pb, "sinkState", pair.b.key);
+      log(`${spec.name}: STALLED: ${e.message.split("\n")[0]}; receiver ${JSON.stringify(sink)}`);
+      return { ms: NaN, mbps: NaN, stalled: true };
+    });
+    tput.udpDrops = udpDrops() - drops0;
+    tput.relayDrops = (await relay.metric("turn_client_tx_dropped_total")) - relayDrops0;
+    if (profiled) await stopProfiles(profiled, spec.name);
+    log(
+      `${spec.name}: ${tput.mbps.toFixed(1)} MB/s (${tput.ms.toFixed(0)} ms, dropped: ${tput.udpDrops} UDP datagrams for a full socket buffer, ${tput.relayDrops} by the relay for a slow WebSocket/TCP client)`,
+    );
+    if (tput.stalled) {
+      // Pings would queue behind the stalled data: measure RTT on a fresh connection.
+      await disconnect(pair);
+      pair = await connect(spec);
+    }
+    const rtt = await call(spec.pa, "rtt", pair.a.key, RTT_N);
+    log(`${spec.name}: rtt p50 ${pct(rtt, 50).toFixed(2)} ms p90 ${pct(rtt, 90).toFixed(2)} ms`);
+    await disconnect(pair);
+    rows.push({ name: spec.name, open, tput, rtt, cipher });
+  }
+  if (!ONLY || ONLY.includes(6)) {
+    const tput = await call(pageA, "wsThroughput", wsPeer.url, TOTAL, SIZE);
+    const rtt = await call(pageA, "wsRtt", wsPeer.url, RTT_N);
+    log(`bare WebSocket: ${tput.mbps.toFixed(1)} MB/s, rtt p50 ${pct(rtt, 50).toFixed(2)} ms`);
+    rows.push({ name: "bare WebSocket (page → Node sink/echo, loopback)", open: null, tput, rtt });
+  }
+  if (!ONLY || ONLY.includes(7)) {
+    // A fresh page (fresh wasm instance); one warm-up pair, then MEM_N idle connected pairs.
+    const page = await browsers[1].context.newPage();
+    await page.exposeFunction("__benchSignal", (to, msg) => {
+      const prev = chains.get(to) ?? Promise.resolve();
+      chains.set(
+        to,
+        prev
+          .then(() => page.evaluate(([k, m]) => globalThis.__bench.signal(k, m), [to, msg]))
+          .catch(() => {}),
+      );
+    });
+    await page.goto(`${server.origin}/bench/datachannel.html`);
+    await page.waitForFunction(() => globalThis.__bench !== undefined);
+    await page.evaluate(() => globalThis.__bench.load());
+    const spec = { a: side.polyfill, b: side.nativeHost, pa: page, pb: page };
+    await connect(spec);
+    const gc = () => page.evaluate(() => globalThis.gc?.());
+    await gc();
+    const before = await call(page, "memory");
+    for (let i = 0; i < MEM_N; i++) await connect(spec);
+    await new Promise((r) => setTimeout(r, 1000));
+    await gc();
+    const after = await call(page, "memory");
+    mem = { before, after };
+    log(`memory: ${JSON.stringify(mem)}`);
+  }
+} finally {
+  for (const b of browsers) await b.close();
+  await server.close();
+  await wsPeer.close();
+  relay.stop();
+}
+
+const base = rows.find((r) => r.name.startsWith("native ↔ native, direct"));
+const viaRelay = rows.find((r) => r.name.startsWith("native ↔ native, both via relay"));
+const f = (x, d = 1) =>
+  x === null || x === undefined ? "—" : Number.isNaN(x) ? "stalled" : x.toFixed(d);
+console.log(
+  `Data channels: ${runs} runs of createOffer → open; ${(TOTAL / 2 ** 20).toFixed(0)} MiB in ${SIZE}-byte messages; ${RTT_N} pings of 16 B`,
+);
+console.log(
+  "| pair (offerer ↔ answerer) | open p50 ms | open p90 | vs native↔native relay | MB/s | vs native direct | RTT p50 ms | RTT p90 | p50 − native direct |",
+);
+console.log("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+for (const r of rows) {
+  const o50 = r.open ? pct(r.open, 50) : null;
+  const oRatio = r.open && viaRelay ? `${(o50 / pct(viaRelay.open, 50)).toFixed(2)}×` : "—";
+  const tRatio = base ? `${(r.tput.mbps / base.tput.mbps).toFixed(2)}×` : "—";
+  const rttDelta = base ? (pct(r.rtt, 50) - pct(base.rtt, 50)).toFixed(2) : "—";
+  console.log(
+    `| ${r.name} | ${f(o50, 0)} | ${f(r.open ? pct(r.open, 90) : null, 0)} | ${oRatio} | ${f(r.tput.mbps)} | ${tRatio} | ${f(pct(r.rtt, 50), 2)} | ${f(pct(r.rtt, 90), 2)} | ${rttDelta} |`,
+  );
+}
+if (mem) {
+  const perWasm = (mem.after.wasm - mem.before.wasm) / MEM_N;
+  const perHeap = mem.after.jsHeap !== null ? (mem.after.jsHeap - mem.before.jsHeap) / MEM_N : null;
+  console.log(
+    `\nIdle connected polyfill connections (each paired with a native one in the same page): ${MEM_N}`,
+  );
+  console.log(
+    `wasm memory ${(mem.before.wasm / 2 ** 20).toFixed(1)} → ${(mem.after.wasm / 2 ** 20).toFixed(1)} MiB: ${(perWasm / 1024).toFixed(0)} KiB per connection; JS heap ${perHeap === null ? "n/a" : `${(perHeap / 1024).toFixed(0)} KiB per pair`}`,
+  );
+}
+const jsFiles = fs
+  .readdirSync(path.join(REPO_ROOT, "js"))
+  .filter((name) => name.endsWith(".js"))
+  .map((name) => path.join(REPO_ROOT, "js", name))
+  .concat([path.join(REPO_ROOT, "dist/wasm/polyrtc.js")]);
+const wasm = gz([path.join(REPO_ROOT, "dist/wasm/polyrtc_bg.wasm")]);
+const js = gz(jsFiles);
+const kib = (n) => (n / 1024).toFixed(1);
+console.log(
+  `\nsize: wasm ${kib(wasm.raw)} KiB raw / ${kib(wasm.packed)} KiB gzip -9; JS ${kib(js.raw)} KiB raw / ${kib(js.packed)} KiB gzip -9; total ${kib(wasm.packed + js.packed)} KiB gzipped`,
+);
