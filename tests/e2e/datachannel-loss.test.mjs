@@ -52,7 +52,11 @@ const TODO = {
 
 for (const kindB of ["polyfill", "native"]) {
   const name = `10 MB each way through 5% loss, reordering and duplication: polyfill ↔ ${kindB}`;
-  test(name, { todo: TODO[kindB] ?? false }, async () => {
+  // A known stall would only wait out its timeout: skipped unless POLYRTC_E2E_TODO=1 asks for it.
+  const known = TODO[kindB];
+  const opts =
+    known && process.env.POLYRTC_E2E_TODO !== "1" ? { skip: known } : { todo: known ?? false };
+  test(name, opts, async () => {
     const serial = await healthy();
     const dropped0 = await lossy.metric("turn_test_impaired_dropped_total");
     const r = await run("bulk", "polyfill", kindB, iceServer(lossy), TEN_MB);
