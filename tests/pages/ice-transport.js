@@ -88,7 +88,10 @@ const describe = (c) =>
 
 /** RTCIceTransport as the page sees it now. */
 export function transportView(id) {
-  const t = iceOf(pcOf(id));
+  return view(iceOf(pcOf(id)));
+}
+
+function view(t) {
   if (!t) return null;
   const p1 = t.getSelectedCandidatePair();
   const p2 = t.getSelectedCandidatePair();
@@ -141,7 +144,9 @@ export function setConfiguration(id, config) {
   pcOf(id).setConfiguration(config);
 }
 
+/** close(), then what the transport object obtained before says. */
 export function closeOnly(id) {
+  const t = iceOf(pcOf(id));
   pcOf(id).close();
-  return iceOf(pcOf(id)) && transportView(id);
+  return view(t);
 }

@@ -134,9 +134,22 @@ impl World {
     pub fn pump(&mut self) {
         for _ in 0..1000 {
             let mut moved = false;
+            // Signaling carries candidates once the peer has the description they belong to.
             let due: Vec<_> = {
                 let now = self.now;
-                let (due, later) = self.in_flight.drain(..).partition(|(t, _, _)| *t <= now);
+                let ready: Vec<bool> = self
+                    .pcs
+                    .iter()
+                    .map(|pc| {
+                        let s = pc.snapshot();
+                        s.current_remote_description.is_some()
+                            || s.pending_remote_description.is_some()
+                    })
+                    .collect();
+                let (due, later) = self
+                    .in_flight
+                    .drain(..)
+                    .partition(|(t, to, _)| *t <= now && ready[*to]);
                 self.in_flight = later;
                 due
             };
@@ -234,7 +247,13 @@ impl World {
         let end = self.now + d;
         self.pump();
         for _ in 0..100_000 {
-            let trickle = self.in_flight.iter().map(|(t, _, _)| *t).min();
+            // Candidates already due wait for a description (pump delivers them then).
+            let trickle = self
+                .in_flight
+                .iter()
+                .map(|(t, _, _)| *t)
+                .filter(|t| *t > self.now)
+                .min();
             let next = self
                 .pcs
                 .iter()
