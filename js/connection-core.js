@@ -69,6 +69,9 @@ export class ConnectionCore {
     };
     /** @type {RTCIceRole} */
     this.iceRole = "unknown";
+    /** RTCIceTransport.getSelectedCandidatePair(), set by `selectedcandidatepairchange`. */
+    /** @type {{ local: any, remote: any } | null} */
+    this.selectedCandidatePair = null;
     /** @type {any[]} */
     this.remoteCertificates = [];
     /** @type {Map<number, RTCRtpTransceiver>} */
@@ -636,9 +639,9 @@ export class ConnectionCore {
     queueTask(() => {
       if (this.closed) return;
       this.mirror.iceTransportState = "failed";
-      this.iceTransport?.dispatchEvent(new Event("statechange"));
       this.mirror.iceConnectionState = "failed";
       this.pc.dispatchEvent(new Event("iceconnectionstatechange"));
+      this.iceTransport?.dispatchEvent(new Event("statechange"));
       this.mirror.dtlsState = "failed";
       this.dtlsTransport?.dispatchEvent(new Event("statechange"));
       this.mirror.connectionState = "failed";

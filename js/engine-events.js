@@ -34,10 +34,19 @@ export function fireEngineEvent(core, ev) {
       pc.dispatchEvent(new Event("icegatheringstatechange"));
       break;
     case "iceconnectionstatechange":
+      // Chromium: both attributes change first, the connection's event fires before the
+      // transport's statechange.
       core.mirror.iceTransportState = ev.state;
-      core.iceTransport?.dispatchEvent(new Event("statechange"));
       core.mirror.iceConnectionState = ev.state;
       pc.dispatchEvent(new Event("iceconnectionstatechange"));
+      core.iceTransport?.dispatchEvent(new Event("statechange"));
+      break;
+    case "selectedcandidatepairchange":
+      core.selectedCandidatePair = {
+        local: candidateFromEngine(ev.local),
+        remote: candidateFromEngine(ev.remote),
+      };
+      core.iceTransport?.dispatchEvent(new Event("selectedcandidatepairchange"));
       break;
     case "connectionstatechange":
       core.mirror.connectionState = ev.state;

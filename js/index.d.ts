@@ -447,10 +447,11 @@ export declare class RTCDTMFSender extends EventTarget {
 
 export declare class RTCIceTransport extends EventTarget {
   private constructor();
-  // Also present at runtime (lib.dom lacks them): role ("unknown"), component ("rtp").
+  // Also present at runtime (lib.dom lacks them): role (null, as in Chromium 156; the agent's
+  // role is getStats' `transport.iceRole`).
   readonly state: RTCIceTransportState;
   readonly gatheringState: RTCIceGathererState;
-  /** Always null for now (the engine does not expose its pairs). */
+  /** The selected pair since the last `selectedcandidatepairchange`; null before and after close(). */
   getSelectedCandidatePair(): RTCIceCandidatePair | null;
   onstatechange: Handler<RTCIceTransport, Event>;
   ongatheringstatechange: Handler<RTCIceTransport, Event>;

@@ -12,6 +12,7 @@ import { checkToken, webidlInterface } from "./webidl.js";
  *             dtlsState: RTCDtlsTransportState, sctpState: RTCSctpTransportState },
  *   snapshot: any,
  *   iceRole: RTCIceRole,
+ *   selectedCandidatePair: { local: RTCIceCandidate, remote: RTCIceCandidate } | null,
  *   remoteCertificates: any[],
  * }} TransportSource
  */
@@ -25,7 +26,11 @@ export class RTCIceTransport extends EventTarget {
     super();
     this.#src = src;
   }
-  /** TODO(engine): the ICE role is not in the snapshot; Chromium reports null here too. */
+  /**
+   * Chromium 156 reports null for the transports of an RTCPeerConnection in every state (it
+   * only ever set the role for standalone ICE transports), so does the polyfill; the agent's
+   * role is in getStats() (`transport.iceRole`), as in Chromium. docs/chromium-differences.md.
+   */
   get role() {
     return null;
   }
@@ -36,9 +41,15 @@ export class RTCIceTransport extends EventTarget {
   get gatheringState() {
     return this.#src.mirror.iceGatheringState;
   }
-  /** The engine does not expose its candidate pairs yet (see getStats for candidate-pair). */
+  /**
+   * The pair the engine selected, as of the last `selectedcandidatepairchange`; null before and
+   * after close(). Like Chromium, a new `{local, remote}` object per call holding the same two
+   * RTCIceCandidate objects until the pair changes.
+   */
   getSelectedCandidatePair() {
-    return null;
+    const pair = this.#src.selectedCandidatePair;
+    if (!pair || this.#src.mirror.iceTransportState === "closed") return null;
+    return { local: pair.local, remote: pair.remote };
   }
 }
 defineEventHandlers(RTCIceTransport.prototype, [

@@ -589,6 +589,10 @@ pub enum Event {
     DataChannel { channel: DataChannelSnapshot },
     #[serde(rename = "datachannelstatechange")]
     DataChannelStateChange { channel: DataChannelHandle, state: DataChannelState, id: Option<u16> },
+    /// The ICE transport selected a new candidate pair (webrtc-pc §5.6 "selectedcandidatepairchange"):
+    /// `RTCIceTransport.getSelectedCandidatePair()` reads this pair from the event on.
+    #[serde(rename = "selectedcandidatepairchange")]
+    SelectedCandidatePairChange { local: IceCandidateInfo, remote: IceCandidateInfo },
     #[serde(rename = "dtlsstatechange")]
     DtlsStateChange { state: DtlsTransportState },
     /// The peer's DTLS certificate (DER), checked against its a=fingerprint; comes right before

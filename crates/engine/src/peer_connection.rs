@@ -95,7 +95,7 @@ impl PeerConnection {
             ufrag: random::ice_ufrag(&mut rng),
             pwd: random::ice_pwd(&mut rng),
         };
-        Ok(Self {
+        let mut pc = Self {
             session_id: random::session_id(&mut rng),
             cname: random::ice_chars(&mut rng, 16),
             config: configuration,
@@ -130,7 +130,9 @@ impl PeerConnection {
             network: Network::default(),
             created_at: now,
             transport: None,
-        })
+        };
+        pc.update_candidate_pool(now);
+        Ok(pc)
     }
 
     pub fn handle_api_call(
@@ -272,6 +274,7 @@ impl PeerConnection {
             self.config.peer_identity = peer_identity;
         }
         self.ice_urls = ice_urls;
+        self.update_candidate_pool(self.network.now.unwrap_or(self.created_at));
         Ok(())
     }
 

@@ -337,6 +337,14 @@ impl IceAgent {
         }
     }
 
+    /// Application data could not be sent on a pair (the relay path refused it).
+    pub fn note_data_discarded(&mut self, local: SocketAddr, remote: SocketAddr, bytes: usize) {
+        if let Some(p) = self.pair_mut((local, remote)) {
+            p.bytes_discarded_on_send += bytes as u64;
+            p.packets_discarded_on_send += 1;
+        }
+    }
+
     /// Application data arrived on a pair.
     pub fn note_data_received(
         &mut self,

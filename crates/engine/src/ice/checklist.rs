@@ -121,7 +121,10 @@ impl IceAgent {
                 }
                 continue;
             };
-            let in_flight = self.transactions.iter().any(|t| t.pair() == key);
+            let in_flight = self
+                .transactions
+                .iter()
+                .any(|t| t.pair() == key && !t.cancelled);
             if nominate || (p.state != PairState::Succeeded && !in_flight) {
                 return Some((key, nominate));
             }
@@ -137,6 +140,29 @@ impl IceAgent {
         {
             self.triggered.push_back((key, nominate));
         }
+    }
+
+    /// RFC 8445 §7.3.1.4: a check from the peer on a pair whose own check is in progress
+    /// cancels that transaction and queues a triggered check. Our earlier request may have
+    /// been dropped (through a relay, the peer's allocation drops it until the peer learns our
+    /// candidate and installs a permission); the retransmission would come only after the
+    /// 500 ms RTO.
+    pub(crate) fn retrigger_in_progress(&mut self, key: PairKey) {
+        let mut cancelled = false;
+        for t in self.transactions.iter_mut().filter(|t| t.pair() == key) {
+            // A nomination keeps its own transaction (the peer answers it or not).
+            if t.purpose == (Purpose::Check { nominate: false }) && !t.cancelled {
+                t.cancelled = true;
+                cancelled = true;
+            }
+        }
+        if !cancelled {
+            return;
+        }
+        if let Some(p) = self.pair_mut(key) {
+            p.state = PairState::Waiting;
+        }
+        self.enqueue_triggered(key, false);
     }
 
     /// Send a Binding request of the current generation on pair `key`.
@@ -213,6 +239,7 @@ impl IceAgent {
                 continue;
             }
             match tx.expire(now) {
+                Expiry::Retransmit if tx.cancelled => i += 1,
                 Expiry::Retransmit => {
                     let (from, to, data) = (tx.local_base, tx.remote, tx.data.clone());
                     self.transmit(from, to, data);
@@ -228,6 +255,9 @@ impl IceAgent {
     }
 
     fn on_timed_out(&mut self, tx: &Transaction) {
+        if tx.cancelled {
+            return;
+        }
         if let Purpose::Check { nominate } = tx.purpose {
             if nominate {
                 self.nominating = false;

@@ -110,7 +110,8 @@ impl IceAgent {
         }
         // §7.3.1.4: triggered check unless the pair already succeeded or is being checked.
         match state {
-            PairState::Succeeded | PairState::InProgress => {}
+            PairState::Succeeded => {}
+            PairState::InProgress => self.retrigger_in_progress(key),
             PairState::Frozen | PairState::Waiting | PairState::Failed => {
                 p.state = PairState::Waiting;
                 self.enqueue_triggered(key, false);

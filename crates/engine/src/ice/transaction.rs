@@ -39,6 +39,9 @@ pub(crate) struct Transaction {
     pub transmissions: u32,
     pub rto: Duration,
     pub next_at: Instant,
+    /// RFC 8445 §7.3.1.4: superseded by a triggered check on the same pair; no more
+    /// retransmissions, and its timeout fails nothing, but a late response still counts.
+    pub cancelled: bool,
 }
 
 /// What a timer expiry asks for.
@@ -70,6 +73,7 @@ impl Transaction {
             transmissions: 1,
             rto,
             next_at: now + rto,
+            cancelled: false,
         }
     }
 

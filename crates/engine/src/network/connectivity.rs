@@ -37,6 +37,7 @@ impl PeerConnection {
         }
         self.network.remote_ufrag = None;
         self.network.remote_added.clear();
+        self.network.remote_lines.clear();
         self.sync_remote_ice(now);
     }
 
@@ -61,6 +62,7 @@ impl PeerConnection {
             });
             self.network.remote_ufrag = Some(ufrag.to_string());
             self.network.remote_added.clear();
+            self.network.remote_lines.clear();
         }
         let mut fresh = Vec::new();
         for m in sdp.media.iter().filter(|m| !m.is_rejected()) {
@@ -70,17 +72,20 @@ impl PeerConnection {
                 }
                 self.network.remote_added.push(value.to_string());
                 if let Ok(c) = crate::candidate::parse_attribute_value(value) {
-                    fresh.push(c);
+                    fresh.push((c, value.to_string()));
                 }
             }
         }
         let end = sdp.media.iter().any(|m| m.has("end-of-candidates"));
-        for c in fresh {
+        for (c, value) in fresh {
             // mDNS (.local) names, TCP and RTCP candidates are skipped: a page cannot resolve
             // mDNS names and we only speak UDP with rtcp-mux (the agent says why).
             let Ok(remote) = RemoteCandidate::from_sdp(&c) else {
                 continue;
             };
+            self.network
+                .remote_lines
+                .push((remote.addr, format!("candidate:{value}")));
             for r in self.network.relays.iter_mut().filter(|r| !r.closed) {
                 r.client.create_permission(now, remote.addr.ip());
             }
@@ -109,6 +114,9 @@ impl PeerConnection {
             Some(PacketKind::Dtls | PacketKind::Rtp)
                 if self.network.selected == Some((relayed, from)) =>
             {
+                if let Some(agent) = &mut self.network.agent {
+                    agent.note_data_received(relayed, from, data.len(), now);
+                }
                 self.network.inbound.push_back((from, data));
             }
             _ => {}
@@ -145,6 +153,7 @@ impl PeerConnection {
                 IceEvent::SelectedPair { local, remote } => {
                     if self.network.selected != Some((local, remote)) {
                         self.network.selected_changes += 1;
+                        self.selected_pair_changed(local, remote);
                     }
                     self.network.selected = Some((local, remote));
                     self.release_stale_relays(local);

@@ -46,49 +46,67 @@ impl PeerConnection {
                 error_text: "STUN/TURN servers cannot be reached from a web page; use a polyrtc relay (ws:, wss: or https: URL)".into(),
             });
         }
-        let relays: Vec<_> = self
-            .relay_servers()
-            .into_iter()
-            .map(|(url, username, password, framing)| {
-                let config = TurnClientConfig {
-                    username,
-                    password,
-                    server_url: url.clone(),
-                    framing,
-                    request_mobility: true,
-                    max_lifetime: std::time::Duration::from_secs(3600),
-                };
-                let datagram = framing == Framing::Datagram;
-                (url, datagram, TurnClient::new(config, &mut self.rng, now))
-            })
-            .collect();
-        for (url, datagram, client) in relays {
-            let id = self.network.next_relay;
-            self.network.next_relay += 1;
-            self.network.commands.push_back(RelayCommand::Connect {
-                relay: id,
-                url: url.clone(),
-            });
-            self.network.relays.push(Relay {
-                id,
-                url,
-                client,
-                datagram,
-                generation: self.network.generation,
-                relayed: None,
-                mapped: None,
-                gathered: false,
-                ever_open: false,
-                closed: false,
-                reconnect: None,
-            });
+        // The pool's allocations (made when the configuration was set) serve this first
+        // gathering; a server without one gets its allocation now; the rest of the pool goes.
+        let mut pooled = self.take_pooled_relays();
+        for (url, username, password, framing) in self.relay_servers() {
+            let found = pooled
+                .iter()
+                .position(|(_, u, user, pw)| *u == url && *user == username && *pw == password);
+            match found.map(|i| pooled.swap_remove(i)) {
+                Some((index, ..)) => self.adopt_pooled_relay(index),
+                None => self.open_relay(now, url, username, password, framing, false),
+            }
         }
+        self.release_pool();
         self.drive_network(now);
+    }
+
+    /// A TURN client for `url` and the command that opens its session. A pooled one waits,
+    /// silent, for the first gathering to adopt it.
+    pub(crate) fn open_relay(
+        &mut self,
+        now: Instant,
+        url: String,
+        username: String,
+        password: String,
+        framing: Framing,
+        pooled: bool,
+    ) {
+        let config = TurnClientConfig {
+            username: username.clone(),
+            password: password.clone(),
+            server_url: url.clone(),
+            framing,
+            request_mobility: true,
+            max_lifetime: std::time::Duration::from_secs(3600),
+        };
+        let client = TurnClient::new(config, &mut self.rng, now);
+        let id = self.network.next_relay;
+        self.network.next_relay += 1;
+        self.network.commands.push_back(RelayCommand::Connect {
+            relay: id,
+            url: url.clone(),
+        });
+        self.network.relays.push(Relay {
+            id,
+            url,
+            client,
+            datagram: framing == Framing::Datagram,
+            generation: if pooled { 0 } else { self.network.generation },
+            relayed: None,
+            mapped: None,
+            gathered: false,
+            ever_open: false,
+            closed: false,
+            pool_credentials: pooled.then_some((username, password)),
+            reconnect: None,
+        });
     }
 
     /// The polyfill's relays: `ws:`/`wss:` (WebSocket, stream framing) and `https:`
     /// (WebTransport, one message per datagram) iceServers entries with their credentials.
-    fn relay_servers(&self) -> Vec<(String, String, String, Framing)> {
+    pub(crate) fn relay_servers(&self) -> Vec<(String, String, String, Framing)> {
         let mut out = Vec::new();
         for server in &self.config.ice_servers {
             for url in crate::config::urls_of(server) {
@@ -115,8 +133,9 @@ impl PeerConnection {
         let Some(r) = self.network.relays.iter_mut().find(|r| r.id == relay) else {
             return;
         };
+        let pooled = r.is_pooled();
         r.closed = true;
-        if !r.gathered {
+        if !r.gathered && !pooled {
             r.gathered = true;
             let url = r.url.clone();
             self.events.push_back(Event::IceCandidateError {
@@ -164,7 +183,8 @@ impl PeerConnection {
                 r.relayed = Some(relayed);
                 r.mapped = mapped;
                 let url = r.url.clone();
-                let current = r.generation == self.network.generation;
+                // A pooled allocation waits for the gathering that adopts it.
+                let current = r.generation == self.network.generation && !r.is_pooled();
                 if first && current {
                     r.gathered = true;
                     self.add_relay_candidate(relayed, mapped, url, index);
@@ -174,6 +194,13 @@ impl PeerConnection {
                 if let Some(relayed) = self.network.relays.get(index).and_then(|r| r.relayed) {
                     self.on_relayed_datagram(now, relayed, from, data);
                 }
+            }
+            // A pooled allocation that failed is dropped; gathering will try afresh and report
+            // the error then.
+            TurnEvent::Error { .. } | TurnEvent::AllocationLost { .. }
+                if self.network.relays.get(index).is_some_and(Relay::is_pooled) =>
+            {
+                self.release_relay(index);
             }
             TurnEvent::Error { code, text } => {
                 let Some(r) = self.network.relays.get_mut(index) else {
@@ -209,7 +236,7 @@ impl PeerConnection {
     /// A relayed address became a local candidate: the agent pairs it, the page hears of it, and
     /// the local description lists it (Chromium adds gathered candidates to
     /// localDescription.sdp).
-    fn add_relay_candidate(
+    pub(crate) fn add_relay_candidate(
         &mut self,
         relayed: SocketAddr,
         mapped: Option<SocketAddr>,
@@ -251,25 +278,27 @@ impl PeerConnection {
         } else {
             "tcp"
         };
+        let info = IceCandidateInfo {
+            candidate: line,
+            sdp_mid: mid,
+            sdp_m_line_index: Some(index as u16),
+            username_fragment: Some(ufrag),
+            foundation: Some(foundation),
+            component: Some("rtp".into()),
+            priority: Some(priority),
+            address: Some(relayed.ip().to_string()),
+            protocol: Some("udp".into()),
+            port: Some(relayed.port()),
+            candidate_type: Some("relay".into()),
+            tcp_type: None,
+            related_address: mapped.map(|m| m.ip().to_string()),
+            related_port: mapped.map(|m| m.port()),
+            relay_protocol: Some(relay_protocol.into()),
+            url: Some(url),
+        };
+        self.network.local_infos.push((relayed, info.clone()));
         self.events.push_back(Event::IceCandidate {
-            candidate: Some(IceCandidateInfo {
-                candidate: line,
-                sdp_mid: mid,
-                sdp_m_line_index: Some(index as u16),
-                username_fragment: Some(ufrag),
-                foundation: Some(foundation),
-                component: Some("rtp".into()),
-                priority: Some(priority),
-                address: Some(relayed.ip().to_string()),
-                protocol: Some("udp".into()),
-                port: Some(relayed.port()),
-                candidate_type: Some("relay".into()),
-                tcp_type: None,
-                related_address: mapped.map(|m| m.ip().to_string()),
-                related_port: mapped.map(|m| m.port()),
-                relay_protocol: Some(relay_protocol.into()),
-                url: Some(url),
-            }),
+            candidate: Some(info),
         });
     }
 

@@ -11,7 +11,9 @@
 
 mod connectivity;
 mod gathering;
+mod pool;
 mod reconnect;
+mod selected_pair;
 mod stats;
 pub use reconnect::{retry_delay, FIRST_RETRY, GIVE_UP_AFTER, MAX_RETRY};
 pub use stats::TRANSPORT_ID;
@@ -22,7 +24,7 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-use crate::api::{Event, IceConnectionState};
+use crate::api::{Event, IceCandidateInfo, IceConnectionState};
 use crate::ice::IceAgent;
 use crate::peer_connection::PeerConnection;
 use crate::turn::TurnClient;
@@ -70,6 +72,15 @@ pub(crate) struct Relay {
     pub closed: bool,
     /// Set while a lost session is being opened again.
     pub reconnect: Option<reconnect::Reconnect>,
+    /// Username and credential of an allocation made for the candidate pool and not yet taken
+    /// by a gathering (`iceCandidatePoolSize`); `None` once gathering owns it.
+    pub pool_credentials: Option<(String, String)>,
+}
+
+impl Relay {
+    pub fn is_pooled(&self) -> bool {
+        self.pool_credentials.is_some() && !self.closed
+    }
 }
 
 #[derive(Default)]
@@ -84,6 +95,10 @@ pub(crate) struct Network {
     pub remote_ufrag: Option<String>,
     /// Remote `a=candidate` values already given to the agent in this ICE generation.
     pub remote_added: Vec<String>,
+    /// The peer's signalled candidates by address, as `candidate:` lines (this generation).
+    pub remote_lines: Vec<(SocketAddr, String)>,
+    /// Our candidates as announced in `icecandidate`, by relayed address.
+    pub local_infos: Vec<(SocketAddr, IceCandidateInfo)>,
     pub selected: Option<(SocketAddr, SocketAddr)>,
     /// webrtc-stats selectedCandidatePairChanges.
     pub selected_changes: u32,
@@ -153,7 +168,12 @@ impl PeerConnection {
         let agent = self.network.agent.as_ref().and_then(IceAgent::poll_timeout);
         let transport = self.transport_poll_timeout();
         let reconnect = self.reconnect_poll_timeout();
-        relays.chain(agent).chain(transport).chain(reconnect).min()
+        relays
+            .chain(agent)
+            .chain(transport)
+            .chain(reconnect)
+            .chain(self.pool_poll_timeout())
+            .min()
     }
 
     /// Moves everything the TURN clients and the ICE agent produced until nothing moves.

@@ -149,6 +149,11 @@ impl PeerConnection {
         text(&mut m, "remoteCandidateId", &candidate_id(false, p.remote));
         text(&mut m, "state", p.state.as_str());
         m.insert("nominated".into(), Value::Bool(p.nominated));
+        // Chromium's `writable`: checks in this direction succeed (RFC 8445 valid pair).
+        m.insert(
+            "writable".into(),
+            Value::Bool(p.state == crate::ice::PairState::Succeeded),
+        );
         num(&mut m, "priority", p.priority as f64);
         for (k, v) in [
             ("requestsSent", p.requests_sent),
@@ -160,6 +165,8 @@ impl PeerConnection {
             ("bytesReceived", p.bytes_received),
             ("packetsSent", p.packets_sent),
             ("packetsReceived", p.packets_received),
+            ("bytesDiscardedOnSend", p.bytes_discarded_on_send),
+            ("packetsDiscardedOnSend", p.packets_discarded_on_send),
         ] {
             num(&mut m, k, v as f64);
         }
@@ -196,8 +203,15 @@ fn candidate_base(local: bool, addr: SocketAddr, timestamp: f64) -> Map {
     num(&mut m, "timestamp", timestamp);
     text(&mut m, "transportId", TRANSPORT_ID);
     text(&mut m, "address", &addr.ip().to_string());
+    // `ip` is the old name of `address`; Chromium 156 still reports both, and `isRemote`.
+    text(&mut m, "ip", &addr.ip().to_string());
+    m.insert("isRemote".into(), Value::Bool(!local));
     num(&mut m, "port", f64::from(addr.port()));
     text(&mut m, "protocol", "udp");
+    if local {
+        // The page cannot know which network interface the browser uses to reach the relay.
+        text(&mut m, "networkType", "unknown");
+    }
     m
 }
 

@@ -308,11 +308,20 @@ fn send_over_pair(
         .relays
         .iter_mut()
         .find(|r| !r.closed && r.relayed == Some(local));
-    if let Some(r) = relay {
-        // A refused send is a lost datagram: DTLS and SCTP retransmit.
-        let _ = r.client.send_to(now, remote, datagram);
-        while let Some(bytes) = r.client.poll_transmit() {
-            pc.network.transmits.push_back((r.id, bytes));
+    let Some(r) = relay else {
+        return;
+    };
+    // A refused send is a lost datagram: DTLS and SCTP retransmit.
+    let sent = r.client.send_to(now, remote, datagram).is_ok();
+    while let Some(bytes) = r.client.poll_transmit() {
+        pc.network.transmits.push_back((r.id, bytes));
+    }
+    // webrtc-stats candidate-pair counters count application data only, as Chromium does.
+    if let Some(agent) = &mut pc.network.agent {
+        if sent {
+            agent.note_data_sent(local, remote, datagram.len(), now);
+        } else {
+            agent.note_data_discarded(local, remote, datagram.len());
         }
     }
 }
