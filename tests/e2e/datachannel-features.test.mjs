@@ -54,11 +54,16 @@ const config = (kind) =>
     : {};
 
 async function until(what, fn, timeoutMs = 15000) {
+  const t0 = Date.now();
   const deadline = Date.now() + timeoutMs;
   let last;
   for (;;) {
     last = await fn();
-    if (last.ok) return last;
+    if (last.ok) {
+      if (process.env.POLYRTC_E2E_TIMING === "1")
+        process.stderr.write(`[timing] ${what}: ${Date.now() - t0} ms\n`);
+      return last;
+    }
     if (Date.now() > deadline)
       assert.fail(`timed out waiting for ${what}: ${JSON.stringify(last).slice(0, 2000)}`);
     await new Promise((r) => setTimeout(r, 40));
