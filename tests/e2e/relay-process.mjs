@@ -9,6 +9,8 @@ export const USER = "alice";
 export const PASSWORD = "wonderland";
 
 export function relayBinary() {
+  // A binary built beforehand (e.g. while cargo is busy with another build of the workspace).
+  if (process.env.POLYRTC_RELAY_BIN) return process.env.POLYRTC_RELAY_BIN;
   const target = process.env.CARGO_TARGET_DIR ?? path.join(REPO_ROOT, "target");
   const built = spawnSync("cargo", ["build", "--quiet", "-p", "polyrtc-relay"], {
     cwd: REPO_ROOT,
@@ -20,10 +22,11 @@ export function relayBinary() {
 
 /**
  * @param {string[]} [extra] more flags
+ * @param {{ relayIp?: string }} [opts] address the allocations' UDP sockets bind to
  * @returns {Promise<{ turnPort: number, ws: string, wt: string, hashesUrl: string,
  *   http: string, metric: (name: string) => Promise<number>, stop: () => void }>}
  */
-export async function startRelay(extra = []) {
+export async function startRelay(extra = [], { relayIp = "127.0.0.1" } = {}) {
   const base = 20000 + Math.floor(Math.random() * 20000);
   const [turnPort, wsPort, wtPort] = [base, base + 1, base + 2];
   const child = spawn(
@@ -36,7 +39,7 @@ export async function startRelay(extra = []) {
       "--wt-listen",
       `127.0.0.1:${wtPort}`,
       "--relay-ip",
-      "127.0.0.1",
+      relayIp,
       "--user",
       `${USER}:${PASSWORD}`,
       "--allow-loopback-peers",
