@@ -12,6 +12,7 @@ import assert from "node:assert/strict";
 import { startServer, launchBrowser, CHROMIUM_ARGS } from "./harness.mjs";
 import { startRelay, USER, PASSWORD } from "./relay-process.mjs";
 import { firefoxMissing, launchFirefox } from "./firefox-driver.mjs";
+import { expected } from "../pages/datachannel.js";
 
 const RELAY_IP = "10.99.0.2";
 const missing = firefoxMissing();
@@ -31,7 +32,9 @@ before(async () => {
   relay = await startRelay(["--allow-private-peers"], { relayIp: RELAY_IP });
   server = await startServer();
   chromium = await launchBrowser(CHROMIUM_ARGS);
+  const t0 = Date.now();
   firefox = await launchFirefox();
+  process.stderr.write(`[firefox] ${firefox.version} started in ${Date.now() - t0} ms\n`);
 });
 
 after(async () => {
@@ -43,17 +46,22 @@ after(async () => {
 
 /** Page functions of tests/pages/datachannel.html, in either browser. */
 async function openChromium() {
+  const t0 = Date.now();
   const page = await chromium.context.newPage();
   if (process.env.POLYRTC_E2E_DEBUG === "1")
     page.on("console", (m) => process.stderr.write(`[chromium ${m.type()}] ${m.text()}\n`));
   await page.goto(`${server.origin}/tests/pages/datachannel.html`);
   await page.waitForFunction(() => globalThis.__ice !== undefined);
   await page.evaluate(() => globalThis.__ice.load({}));
+  process.stderr.write(`[chromium] polyfill page ready in ${Date.now() - t0} ms\n`);
   return {
     call: (fn, ...args) => page.evaluate(([f, a]) => globalThis.__ice[f](...a), [fn, args]),
     peek: (id, label) => page.evaluate(PEEK, [id, label]),
+    digest: (id, label, from) => page.evaluate(DIGEST, [id, label, from]),
   };
 }
+
+const WD = "arguments[arguments.length - 1]";
 
 /** channelStatus with a count instead of the messages: cheap enough to poll. */
 const PEEK = ([id, label]) => {
@@ -61,7 +69,25 @@ const PEEK = ([id, label]) => {
   return s && { ...s, received: s.received.length };
 };
 
+/** channelStatus with the messages from index `from` on, binaries in base64: WebDriver turns
+ * a 60 kB array of numbers into JSON element by element, which takes seconds. */
+const DIGEST = ([id, label, from]) => {
+  const s = globalThis.__ice.channelStatus(id, label);
+  const b64 = (bytes) => {
+    let bin = "";
+    for (const b of bytes) bin += String.fromCharCode(b);
+    return btoa(bin);
+  };
+  const received = s.received.slice(from).map((m) => (m.bytes ? { b64: b64(m.bytes) } : m));
+  return { ...s, received };
+};
+
+/** What `sendAll(tag, big)` sends, in DIGEST's form. */
+const expectedDigest = (tag, big) =>
+  expected(tag, big).map((m) => (m.bytes ? { b64: Buffer.from(m.bytes).toString("base64") } : m));
+
 async function openFirefox() {
+  const t0 = Date.now();
   await firefox.goto(`${server.origin}/tests/pages/datachannel.html`);
   const run = async (fn, args) => {
     const r = await firefox.execute(
@@ -82,13 +108,13 @@ async function openFirefox() {
     assert.ok(i < 100, "datachannel.html did not load in Firefox");
     await new Promise((r) => setTimeout(r, 50));
   }
+  process.stderr.write(`[firefox] page ready in ${Date.now() - t0} ms\n`);
   return {
     call: async (fn, ...args) => (await run(fn, args)).value,
-    peek: (id, label) =>
-      firefox.execute(`arguments[arguments.length - 1]((${PEEK})([arguments[0], arguments[1]]))`, [
-        id,
-        label,
-      ]),
+    // Page functions as source text: a WebDriver script is a function body.
+    peek: (id, label) => firefox.execute(`${WD}((${PEEK})(arguments[0]))`, [[id, label]]),
+    digest: (id, label, from) =>
+      firefox.execute(`${WD}((${DIGEST})(arguments[0]))`, [[id, label, from]]),
   };
 }
 
@@ -147,13 +173,13 @@ async function exchange(a, b, label) {
     [a, b],
     [b, a],
   ]) {
-    const want = await from.call("expected", `${from.kind}-${label}`, big);
+    const want = expectedDigest(`${from.kind}-${label}`, big);
     await until(`${to.kind} receives on "${label}"`, async () => {
       const n = (await to.peek(to.id, label)).received - before.get(to);
       return { ok: n >= want.length, n };
     });
-    const s = { st: await to.call("channelStatus", to.id, label) };
-    const got = s.st.received.slice(before.get(to));
+    const s = { st: await to.digest(to.id, label, before.get(to)) };
+    const got = s.st.received;
     assert.deepEqual(got, want, `${to.kind} received other messages on "${label}"`);
     const open = s.st.log.indexOf("open");
     assert.ok(open >= 0 && open < s.st.log.indexOf("message"), s.st.log.join(" "));
