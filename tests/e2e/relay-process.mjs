@@ -23,10 +23,11 @@ export function relayBinary() {
 
 /**
  * @param {string[]} [extra] more flags
+ * @param {{ relayIp?: string }} [opts] address the allocations' UDP sockets bind to
  * @returns {Promise<{ turnPort: number, ws: string, wt: string, hashesUrl: string,
  *   http: string, metric: (name: string) => Promise<number>, stop: () => void }>}
  */
-export async function startRelay(extra = []) {
+export async function startRelay(extra = [], { relayIp = "127.0.0.1" } = {}) {
   const base = 20000 + Math.floor(Math.random() * 20000);
   const [turnPort, wsPort, wtPort] = [base, base + 1, base + 2];
   const child = spawn(
@@ -39,7 +40,7 @@ export async function startRelay(extra = []) {
       "--wt-listen",
       `127.0.0.1:${wtPort}`,
       "--relay-ip",
-      "127.0.0.1",
+      relayIp,
       "--user",
       `${USER}:${PASSWORD}`,
       "--allow-loopback-peers",
