@@ -28,6 +28,7 @@ const LATENCY: Duration = Duration::from_millis(5);
 /// sooner, as other traffic does in the real relay.
 const SERVER_TICK: Duration = Duration::from_millis(20);
 const CHUNK: usize = 16 * 1024;
+/// Bytes each way in the default test.
 const TOTAL: usize = 2 * 1024 * 1024;
 /// Most bytes a sender leaves buffered before waiting for `bufferedamount` events.
 const HIGH_WATER: u64 = 512 * 1024;
@@ -71,6 +72,13 @@ struct Sim {
     queue: BinaryHeap<Reverse<(Instant, u64, Hop)>>,
     seq: u64,
     next_tick: Instant,
+    /// How often the relay core's timer runs (releases held-back datagrams).
+    server_tick: Duration,
+    /// Bytes each side sends.
+    total: usize,
+    /// `POLYRTC_SIM_TRACE` set: progress every 5 s of simulated time on stderr.
+    trace: Option<Instant>,
+    start: Instant,
 }
 
 fn chunk(seq: usize) -> Vec<u8> {
@@ -98,7 +106,7 @@ fn configuration() -> Configuration {
 }
 
 impl Sim {
-    fn new(impairment: Impairment) -> Sim {
+    fn new(impairment: Impairment, total: usize, server_tick: Duration) -> Sim {
         let now = Instant::now();
         let cfg = polyrtc_relay::turn::TurnConfig {
             test_impairment: Some(impairment),
@@ -135,6 +143,10 @@ impl Sim {
             queue: BinaryHeap::new(),
             seq: 0,
             next_tick: now,
+            server_tick,
+            total,
+            trace: std::env::var_os("POLYRTC_SIM_TRACE").map(|_| now),
+            start: now,
         }
     }
 
@@ -259,7 +271,7 @@ impl Sim {
             };
             let mut sent = peer.sent_chunks;
             let mut buffered = peer.buffered;
-            while sent * CHUNK < TOTAL && buffered < HIGH_WATER {
+            while sent * CHUNK < self.total && buffered < HIGH_WATER {
                 self.call(
                     pc,
                     ApiCall::SendDataChannelMessage {
@@ -289,6 +301,7 @@ impl Sim {
             if self.now > deadline {
                 return false;
             }
+            self.trace_progress();
             let next = [
                 self.queue.peek().map(|Reverse((at, ..))| *at),
                 self.peers[0].pc.poll_timeout(),
@@ -320,9 +333,27 @@ impl Sim {
                 let mut out = Vec::new();
                 self.server.handle_timeout(self.now, &mut out);
                 self.route(out);
-                self.next_tick = self.now + SERVER_TICK;
+                self.next_tick = self.now + self.server_tick;
             }
         }
+    }
+
+    fn trace_progress(&mut self) {
+        let Some(at) = self.trace.filter(|at| *at <= self.now) else {
+            return;
+        };
+        self.trace = Some(at + Duration::from_secs(5));
+        let [a, b] = &self.peers;
+        eprintln!(
+            "t+{:?}: received {} / {} chunks, sent {} / {}, buffered {} / {}",
+            self.now - self.start,
+            a.received.len(),
+            b.received.len(),
+            a.sent_chunks,
+            b.sent_chunks,
+            a.buffered,
+            b.buffered
+        );
     }
 
     fn connect(&mut self) {
@@ -389,12 +420,16 @@ impl Sim {
 
 #[test]
 fn two_megabytes_each_way_through_a_lossy_reordering_duplicating_relay() {
-    let mut sim = Sim::new(Impairment {
-        loss: 0.05,
-        reorder: 0.05,
-        duplicate: 0.01,
-        seed: 11,
-    });
+    let mut sim = Sim::new(
+        Impairment {
+            loss: 0.05,
+            reorder: 0.05,
+            duplicate: 0.01,
+            seed: 11,
+        },
+        TOTAL,
+        SERVER_TICK,
+    );
     let start = sim.now;
     sim.connect();
     let connected = sim.now - start;
@@ -434,4 +469,34 @@ fn two_megabytes_each_way_through_a_lossy_reordering_duplicating_relay() {
         s.peers[0].closed && s.peers[1].closed
     });
     assert!(closed, "the close did not reach both sides");
+}
+
+/// Known defect, run with `--ignored`: at 15% loss with the real relay's 1 s timer, one
+/// direction crawls to a halt (the 2026-11-26 run: 16 of 640 chunks after 120 s simulated, the
+/// other direction ~100). rtc-sctp's traces show why: with cwnd at one MTU after each T3-rtx,
+/// a lost SACK (or a lost retransmission) is recovered only by the next T3-rtx, and rtc-sctp
+/// 0.21.1 doubles the RTO up to a hard-coded 60 s (`RTO_MAX`, not configurable), so a few
+/// consecutive losses stop the direction for tens of seconds, then minutes. The same shape is
+/// the polyfill↔polyfill e2e stall (7.5 and 6.1 of 10 MB in 120 s). Not fixed yet.
+#[test]
+#[ignore = "known defect: rtc-sctp T3-rtx backoff under heavy loss"]
+fn ten_megabytes_each_way_through_fifteen_percent_loss() {
+    let total = 10 * 1024 * 1024;
+    let mut sim = Sim::new(
+        Impairment {
+            loss: 0.15,
+            reorder: 0.05,
+            duplicate: 0.01,
+            seed: 11,
+        },
+        total,
+        Duration::from_secs(1),
+    );
+    sim.connect();
+    let chunks = total / CHUNK;
+    let done = sim.run_until(Duration::from_secs(600), |s| {
+        s.peers.iter().all(|p| p.received.len() >= chunks)
+    });
+    let got: Vec<usize> = sim.peers.iter().map(|p| p.received.len()).collect();
+    assert!(done, "received {got:?} of {chunks} chunks each way");
 }
