@@ -192,6 +192,8 @@ pub struct RemoteCandidate {
     pub kind: CandidateKind,
     pub foundation: String,
     pub priority: u32,
+    /// `raddr`/`rport` as signalled (getStats relatedAddress/relatedPort of remote candidates).
+    pub related: Option<(String, u16)>,
 }
 
 /// Why a remote candidate is not used (the caller may log it; Chromium logs likewise).
@@ -218,6 +220,7 @@ impl RemoteCandidate {
             kind,
             foundation: foundation.to_string(),
             priority,
+            related: None,
         }
     }
 
@@ -248,6 +251,7 @@ impl RemoteCandidate {
             kind,
             foundation: c.foundation.clone(),
             priority: c.priority,
+            related: c.related_address.clone().zip(c.related_port),
         })
     }
 }

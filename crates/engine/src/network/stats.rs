@@ -134,6 +134,11 @@ impl PeerConnection {
             if let Some(u) = &remote_ufrag {
                 text(&mut m, "usernameFragment", u);
             }
+            // Chromium reports the signalled raddr/rport of a remote candidate (not of its own).
+            if let Some((address, port)) = &c.related {
+                text(&mut m, "relatedAddress", address);
+                num(&mut m, "relatedPort", f64::from(*port));
+            }
             out.push(Value::Object(m));
         }
     }
