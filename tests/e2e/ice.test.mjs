@@ -88,7 +88,14 @@ async function connect(a, b, timeoutMs = 20000) {
 
 /** Native's own view: a succeeded, nominated pair whose remote is the polyfill's relay. */
 async function assertNativePairThroughRelay(side) {
-  const pair = await call(side.page, "selectedPair", side.id);
+  // Chromium may report "connected" while its own check on the nominated pair is still out
+  // ("in-progress"; our relay drops a check that beats its permission): wait for the response.
+  let pair;
+  for (let i = 0; i < 50; i++) {
+    pair = await call(side.page, "selectedPair", side.id);
+    if (pair?.state === "succeeded" && pair.nominated) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
   assert.ok(pair, "native getStats() has no selected pair");
   assert.equal(pair.state, "succeeded");
   assert.equal(pair.nominated, true);
