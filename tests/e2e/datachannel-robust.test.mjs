@@ -9,42 +9,13 @@
 // - closed connections are freed: live wasm heap bytes and engine handles return to where they
 //   were (the counting allocator behind `__heapStats`).
 // Loopback only: run inside scripts/netns.sh.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { startServer, launchBrowser, CHROMIUM_ARGS } from "./harness.mjs";
-import { startRelay, USER, PASSWORD } from "./relay-process.mjs";
+import { useRobustPage } from "./robust-page.mjs";
 
-let clean, server, browser, page;
-
-before(async () => {
-  // 50 connections in one page hold up to 75 polyfill allocations of one user.
-  clean = await startRelay(["--user-quota", "200"]);
-  server = await startServer();
-  browser = await launchBrowser(CHROMIUM_ARGS);
-  page = await browser.context.newPage();
-  if (process.env.POLYRTC_E2E_DEBUG === "1") {
-    page.on("console", (m) => process.stderr.write(`[page ${m.type()}] ${m.text()}\n`));
-  }
-  await page.goto(`${server.origin}/tests/pages/datachannel-robust.html`);
-  await page.waitForFunction(() => globalThis.__robust !== undefined);
-  await page.evaluate(() => globalThis.__robust.load());
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-  clean?.stop();
-});
-
-const run = (fn, ...args) => page.evaluate(([f, a]) => globalThis.__robust[f](...a), [fn, args]);
-const iceServer = (relay) => ({ urls: relay.ws, username: USER, credential: PASSWORD });
-
-async function healthy(serialBefore) {
-  const h = await run("health");
-  assert.deepEqual(h.errors, [], "no uncaught error or unhandled rejection in the page");
-  if (serialBefore !== undefined) assert.equal(h.serial, serialBefore, "no wasm trap");
-  return h.serial;
-}
+// 50 connections in one page hold up to 75 polyfill allocations of one user.
+const robust = useRobustPage(["--user-quota", "200"]);
+const { run, iceServer, healthy } = robust;
 
 // Closing 1,000 channels at once towards native Chromium leaves 999 of them "closing": rtc-sctp
 // sends a new RE-CONFIG stream-reset request per close while earlier ones are outstanding
@@ -57,7 +28,7 @@ const CLOSE_ALL_TODO = {
 for (const kindB of ["native", "polyfill"]) {
   test(`1,000 channels on one connection: polyfill ↔ ${kindB}`, async (t) => {
     const serial = await healthy();
-    const r = await run("manyChannels", "polyfill", kindB, iceServer(clean), 1000);
+    const r = await run("manyChannels", "polyfill", kindB, iceServer(), 1000);
     assert.equal(r.openA, 1000, JSON.stringify(r));
     assert.equal(r.openB ?? r.statesB?.open, 1000, JSON.stringify(r));
     assert.equal(r.uniqueIdsA, 1001, "ids unique on the polyfill side");
@@ -81,7 +52,7 @@ for (const kindB of ["native", "polyfill"]) {
 
 test("50 connections in one page (25 to native peers, 25 polyfill ↔ polyfill)", async () => {
   const serial = await healthy();
-  const r = await run("manyConnections", iceServer(clean), 50);
+  const r = await run("manyConnections", iceServer(), 50);
   assert.deepEqual(r.failures, []);
   assert.equal(r.ok, 50);
   assert.equal(r.open, 50);
@@ -92,7 +63,7 @@ test("50 connections in one page (25 to native peers, 25 polyfill ↔ polyfill)"
 for (const kindB of ["native", "polyfill"]) {
   test(`close() in every phase, peer ${kindB}; a new connection works afterwards`, async () => {
     const serial = await healthy();
-    const r = await run("closePhases", iceServer(clean), kindB);
+    const r = await run("closePhases", iceServer(), kindB);
     for (const s of r.phases) {
       const what = `${s.phase}: ${JSON.stringify(s)}`;
       assert.equal(s.failed, undefined, what);
@@ -117,9 +88,9 @@ for (const kindB of ["native", "polyfill"]) {
 test("closed connections are freed in wasm memory", async () => {
   const serial = await healthy();
   // Warm up: first-use allocations (certificates, caches, the relay session pool) stay.
-  await run("churn", iceServer(clean), 2);
+  await run("churn", iceServer(), 2);
   const baseline = await run("heap");
-  const samples = await run("churn", iceServer(clean), 10);
+  const samples = await run("churn", iceServer(), 10);
   const end = samples.at(-1).closed;
   const perPair = samples[0].connected.liveBytes - baseline.liveBytes;
   console.log(
