@@ -14,11 +14,15 @@ const TEN_MB = 10 * 1024 * 1024;
 const robust = useRobustPage(["--test-impair", IMPAIRMENT]);
 const { run, iceServer, healthy } = robust;
 
-// polyfill↔polyfill (both ends in this page) stalled in the first runs: after about 3–4 MB each
-// way nothing more was delivered for a minute although the senders' bufferedAmount had drained
-// (so the data was SACKed, at least as gap blocks). Not yet understood; tracked as a todo.
+// polyfill↔polyfill (both ends in this page, rtc-sctp on both) completes but slowly: 132–165 s
+// for 10 MB each way on the 2-core box, against 39–61 s polyfill↔native. After a T3-rtx timeout
+// rtc-sctp's congestion window drops to one packet and a lost SACK or retransmission waits for the
+// next, doubled timeout (RTO min 1 s, max 60 s, not configurable in rtc-sctp 0.21). (The earlier
+// "stall" was the relay's test timer holding reordered datagrams ~1 s instead of 20 ms.) Too slow
+// for the default run: POLYRTC_E2E_TODO=1 runs it.
 const TODO = {
-  polyfill: "polyfill↔polyfill stalls after a few MB under impairment (under investigation)",
+  polyfill:
+    "polyfill↔polyfill is slow under loss (rtc-sctp T3-rtx backoff); POLYRTC_E2E_TODO=1 runs it",
 };
 
 for (const kindB of ["polyfill", "native"]) {

@@ -372,7 +372,17 @@ pub async fn start(cfg: Config) -> io::Result<RunningServer> {
 
 async fn timer(shared: Arc<Shared>) {
     let mut shutdown = shared.shutdown.clone();
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    // Allocation expiry needs no finer clock than a second. `--test-impair` (tests only) releases
+    // datagrams it holds back after `impair::MAX_HOLD`: a 1 s tick would hold them ~50x longer,
+    // turning "reordering" into retransmission timeouts.
+    let mut impairs = false;
+    shared.with_core(|core, _, _| impairs = core.impairs());
+    let period = if impairs {
+        Duration::from_millis(5)
+    } else {
+        Duration::from_secs(1)
+    };
+    let mut tick = tokio::time::interval(period);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {

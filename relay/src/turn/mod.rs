@@ -355,6 +355,11 @@ impl TurnServer {
         self.update_gauge();
     }
 
+    /// TEST ONLY: whether `--test-impair` holds datagrams back (they are released by the timer).
+    pub fn impairs(&self) -> bool {
+        self.impairer.is_some()
+    }
+
     /// When `handle_timeout` next has work.
     pub fn poll_timeout(&self) -> Option<Instant> {
         self.allocations.next_expiry()
