@@ -139,9 +139,14 @@ async function connect(page, proxy) {
   const answer = await call(page, "answer", native, offer);
   await call(page, "accept", poly, answer);
   await trickleUntilConnected(page, poly, native);
+  // Both ends: the polyfill's channel opens when the DCEP ACK arrives, after native's.
   await until(
-    "channel open",
-    async () => ({ ok: (await call(page, "channelState", native)) === "open" }),
+    "channel open on both ends",
+    async () => {
+      const p = await call(page, "channelState", poly);
+      const n = await call(page, "channelState", native);
+      return { ok: p === "open" && n === "open", p, n };
+    },
     10000,
   );
   return { poly, native };
