@@ -1,7 +1,7 @@
 //! The clock: turns the page's `performance.now()` milliseconds into `std::time::Instant`s for
 //! the engine.
 //!
-//! On wasm32-unknown-unknown `Instant::now()` panics and std offers no other constructor, so this
+//! On wasm32-unknown-unknown std's clock read panics and std offers no other constructor, so this
 //! module holds the project's single audited `unsafe` conversion: the zero `Instant` made from a
 //! zero `Duration`. Every other `Instant` is that zero plus a `Duration`, with std's own checked
 //! arithmetic. The conversion is sound only while std represents `Instant` on this target as a

@@ -6,6 +6,11 @@
 //!
 //! A measuring tool, not library code: it reads the real clock.
 
+// A native measuring/fuzzing tool: it reads the real clock, which panics on wasm32. Refuse to
+// build there rather than trap at run time.
+#[cfg(target_arch = "wasm32")]
+compile_error!("native only: this harness reads the system clock");
+
 use std::time::{Duration, Instant};
 
 use polyrtc_dtls::{Certificate, CipherSuite, Config, Endpoint, Event, KeyAlgorithm, Role};

@@ -1,4 +1,8 @@
 //! Client and server endpoints talking over an in-memory network with simulated time.
+//!
+//! Test-only: included by `endpoint.rs` under `#[cfg(test)]` and run by native `cargo test`
+//! (the in-browser DTLS tests are `tests/browser_dtls.rs`, which take time as input). The real
+//! clock is read only to get a starting `Instant`; everything after it is simulated.
 
 use std::time::{Duration, Instant};
 

@@ -18,7 +18,7 @@
 //! # let (now_unix_ms, remote_fp) = (0u64, String::new());
 //! # let now: Instant = todo!();
 //! // `now` and `now_unix_ms` come from the caller (in wasm, the shell's clock): the crate never
-//! // reads the clock, because `Instant::now()` panics on wasm32-unknown-unknown.
+//! // reads the clock, because std's clock read panics on wasm32-unknown-unknown.
 //! let cert = Certificate::generate(KeyAlgorithm::EcdsaP256, &mut rng(), now_unix_ms, 30 * 86_400_000)?;
 //! let mut config = Config::new(cert);
 //! config.expected_remote_fingerprint = Some(Fingerprint::new("sha-256", &remote_fp));

@@ -1,6 +1,11 @@
 //! Length-prefixed datagrams into a server endpoint (see `polyrtc_dtls::fuzz::server_handshake`).
 #![no_main]
 
+// A native measuring/fuzzing tool: it reads the real clock, which panics on wasm32. Refuse to
+// build there rather than trap at run time.
+#[cfg(target_arch = "wasm32")]
+compile_error!("native only: this harness reads the system clock");
+
 use std::sync::OnceLock;
 use std::time::Instant;
 
