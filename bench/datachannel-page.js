@@ -67,9 +67,24 @@ export async function offer(key) {
       resolve();
     }),
   );
+  // Where the time to `open` goes: each phase's first moment, on the offerer's clock.
+  side.phases = {};
+  const mark = (name) => {
+    if (side.phases[name] === undefined) side.phases[name] = performance.now() - side.t0;
+  };
+  side.pc.addEventListener("icecandidate", (e) => e.candidate && mark("candidate"));
+  side.pc.addEventListener("iceconnectionstatechange", () => {
+    if (side.pc.iceConnectionState === "checking") mark("checking");
+    if (side.pc.iceConnectionState === "connected") mark("iceConnected");
+  });
+  side.pc.addEventListener("connectionstatechange", () => {
+    if (side.pc.connectionState === "connected") mark("dtlsConnected");
+  });
+  channel.addEventListener("open", () => mark("open"));
   side.t0 = performance.now();
   const offer = await side.pc.createOffer();
   await side.pc.setLocalDescription(offer);
+  mark("sld");
   globalThis.__benchSignal(side.peer, { sdp: { type: offer.type, sdp: offer.sdp } });
 }
 
@@ -101,6 +116,11 @@ export async function openTime(key, timeoutMs = 20000) {
   });
   await Promise.race([side.opened, timeout]).finally(() => clearTimeout(timer));
   return side.openAt - side.t0;
+}
+
+/** Offerer: the phase marks of the last connection (ms after createOffer). */
+export function phases(key) {
+  return get(key).phases;
 }
 
 /** Resolves with the next string message on the channel that satisfies `pred`. */

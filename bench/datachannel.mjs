@@ -98,7 +98,8 @@ async function connect(spec) {
   await call(b.page, "create", b.key, a.key, b.kind, b.config);
   await call(a.page, "offer", a.key);
   const openMs = await call(a.page, "openTime", a.key);
-  return { a, b, openMs };
+  const phases = await call(a.page, "phases", a.key);
+  return { a, b, openMs, phases };
 }
 
 async function disconnect({ a, b }) {
@@ -223,14 +224,23 @@ try {
   for (const [i, spec] of scenarios.entries()) {
     if (ONLY && !ONLY.includes(i + 1)) continue;
     const open = [];
+    const phases = [];
     let pair = null;
     // One unmeasured warm-up, then `runs` fresh connections; the last stays for the data tests.
     for (let r = -1; r < runs; r++) {
       if (pair) await disconnect(pair);
       pair = await connect(spec);
       if (r >= 0) open.push(pair.openMs);
+      if (r >= 0) phases.push(pair.phases);
     }
     log(`${spec.name}: open ${open.map((x) => x.toFixed(0)).join(" ")} ms`);
+    // p50 of each phase mark: where the time to open goes (signalling, ICE, DTLS, SCTP + DCEP).
+    const marks = ["sld", "candidate", "checking", "iceConnected", "dtlsConnected", "open"];
+    const p50s = marks.map((m) => {
+      const xs = phases.map((p) => p[m]).filter((x) => x !== undefined);
+      return `${m} ${xs.length ? pct(xs, 50).toFixed(0) : "—"}`;
+    });
+    log(`${spec.name}: phase p50 ms after createOffer: ${p50s.join(", ")}`);
     const cipher = await call(spec.pa, "cipher", pair.a.key);
     log(`${spec.name}: DTLS cipher ${cipher}`);
     const profiled = PROFILE.includes(i + 1) ? await startProfiles([spec.pa, spec.pb]) : null;

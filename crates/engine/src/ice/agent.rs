@@ -370,7 +370,13 @@ impl IceAgent {
             at(tx.next_at);
         }
         if self.has_pending_check() {
-            at(self.last_check_at.map_or(self.last_now, |c| c + TA));
+            // Triggered checks are not paced (checklist.rs, pace_check).
+            let paced = self.last_check_at.map_or(self.last_now, |c| c + TA);
+            at(if self.triggered.is_empty() {
+                paced
+            } else {
+                self.last_now
+            });
         }
         if let Some(c) = self.active_consent() {
             if !self.failed {

@@ -42,6 +42,11 @@ impl IceAgent {
             Class::Success | Class::Error => self.handle_response(now, local_base, from, &msg),
         };
         self.maybe_nominate(now);
+        // Triggered checks (and a nomination) this packet caused leave now, not at the next
+        // pacing tick.
+        if !self.triggered.is_empty() {
+            self.pace_check(now);
+        }
         self.update_state(now);
         consumed
     }

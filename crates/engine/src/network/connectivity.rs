@@ -12,6 +12,10 @@ use crate::ice::{
 use crate::peer_connection::PeerConnection;
 use crate::sdp::Attributes;
 
+/// DTLS/SRTP records kept from a known pair before any pair is selected: a DTLS flight is at
+/// most a handful of records (certificate fragments included at our 1,100-byte MTU).
+const EARLY_RECORDS: usize = 8;
+
 impl PeerConnection {
     /// Called when new local credentials are applied: the first agent, or an ICE restart.
     pub(crate) fn restart_agent(&mut self, now: Instant) {
@@ -110,10 +114,26 @@ impl PeerConnection {
                     agent.handle_packet(now, relayed, from, &data);
                 }
             }
-            // Only the selected pair carries DTLS/SRTP (RFC 8445 §12).
-            Some(PacketKind::Dtls | PacketKind::Rtp)
-                if self.network.selected == Some((relayed, from)) =>
-            {
+            // Only the selected pair carries DTLS/SRTP (RFC 8445 §12), with one exception: the
+            // peer starts DTLS the moment it selects a pair, so its first flight can arrive
+            // before we select the same pair, even in the same relay batch as the check
+            // response that makes us select it. Dropping it would cost a whole retransmission
+            // timeout (measured: ~1 s on polyfill↔polyfill opens). Like Chromium (which caches
+            // the ClientHello), a few early records from a pair the agent knows are kept until
+            // DTLS starts.
+            Some(PacketKind::Dtls | PacketKind::Rtp) => {
+                let key = (relayed, from);
+                let selected = self.network.selected == Some(key);
+                let early = self.network.selected.is_none()
+                    && self.network.inbound.len() < EARLY_RECORDS
+                    && self
+                        .network
+                        .agent
+                        .as_ref()
+                        .is_some_and(|a| a.pair(key).is_some());
+                if !(selected || early) {
+                    return;
+                }
                 if let Some(agent) = &mut self.network.agent {
                     agent.note_data_received(relayed, from, data.len(), now);
                 }

@@ -10,7 +10,7 @@ mod channels;
 mod stats;
 
 use std::net::SocketAddr;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use polyrtc_dtls::certificate::Certificate;
 use polyrtc_dtls::{Config, Endpoint, Event as DtlsEvent, Fingerprint, Role};
@@ -38,6 +38,16 @@ impl Transport {
         let sctp = self.sctp.as_ref().and_then(SctpTransport::poll_timeout);
         dtls.into_iter().chain(sctp).min()
     }
+}
+
+/// The first DTLS handshake retransmission: twice the selected pair's ICE round-trip time,
+/// clamped to 50 ms..3 s — the range WebRTC's own DTLS transport clamps its RTT-based timeout to
+/// — instead of RFC 6347's fixed 1 s, so a lost first flight (or one the peer was not ready for)
+/// costs tens of milliseconds, not a second. Without an RTT sample, the RFC's 1 s.
+fn initial_retransmit(rtt: Option<Duration>) -> Duration {
+    const MIN: Duration = Duration::from_millis(50);
+    const MAX: Duration = Duration::from_secs(3);
+    rtt.map_or(Duration::from_secs(1), |rtt| (rtt * 2).clamp(MIN, MAX))
 }
 
 impl PeerConnection {
@@ -92,7 +102,7 @@ impl PeerConnection {
 
     /// RFC 8842 §5: the DTLS association runs over the selected pair; role from a=setup.
     fn start_dtls(&mut self, now: Instant) {
-        let (Some(_), Some(server)) = (self.network.selected, self.dtls_server) else {
+        let (Some(selected), Some(server)) = (self.network.selected, self.dtls_server) else {
             return;
         };
         let Some(cert) = self.config.certificates.first() else {
@@ -111,6 +121,13 @@ impl PeerConnection {
         // Relayed over TURN ChannelData inside a WebSocket/WebTransport: stay well under the
         // 1200-byte datagram budget WebTransport guarantees.
         config.mtu = 1100;
+        config.initial_retransmit = initial_retransmit(
+            self.network
+                .agent
+                .as_ref()
+                .and_then(|a| a.pair(selected))
+                .and_then(|p| p.current_rtt),
+        );
         let mut seed = [0u8; 32];
         self.rng.fill_bytes(&mut seed);
         let role = if server { Role::Server } else { Role::Client };

@@ -218,15 +218,20 @@ impl World {
         }
     }
 
+    /// Each round's messages to one client arrive as one batch, as the relay's WebSocket writer
+    /// sends them (one frame of concatenated stream-framed messages, relay/src/server/queue.rs):
+    /// the engine sees e.g. a check response and the peer's first DTLS flight in one input.
     fn deliver(&mut self, out: Vec<Output>) {
         let mut queue = out;
         while !queue.is_empty() {
             let mut next = Vec::new();
+            let mut batches: Vec<(ClientId, Vec<u8>)> = Vec::new();
             for o in queue {
                 match o {
                     Output::ToClient { client, data } => {
-                        if let Some(&(i, relay, _)) = self.sessions.iter().find(|s| s.2 == client) {
-                            self.pcs[i].handle_relay_input(self.now, relay, &data);
+                        match batches.iter_mut().find(|(c, _)| *c == client) {
+                            Some((_, batch)) => batch.extend_from_slice(&data),
+                            None => batches.push((client, data)),
                         }
                     }
                     // Every allocation lives on this relay: a datagram to a peer arrives on
@@ -236,6 +241,11 @@ impl World {
                             .handle_peer(self.now, peer, relay, &data, &mut next);
                     }
                     Output::CloseRelay { .. } => {}
+                }
+            }
+            for (client, data) in batches {
+                if let Some(&(i, relay, _)) = self.sessions.iter().find(|s| s.2 == client) {
+                    self.pcs[i].handle_relay_input(self.now, relay, &data);
                 }
             }
             queue = next;
