@@ -37,6 +37,9 @@ command -v chromedriver >/dev/null || apt_pkgs+=(chromium-driver)
 command -v firefox-esr >/dev/null || apt_pkgs+=(firefox-esr)
 command -v turnserver >/dev/null || apt_pkgs+=(coturn)
 command -v openssl >/dev/null || apt_pkgs+=(openssl)
+# str0m's OpenSSL backend (the engine's third-party interop peer, a dev-dependency) links libssl.
+dpkg -s libssl-dev >/dev/null 2>&1 || apt_pkgs+=(libssl-dev)
+command -v pkg-config >/dev/null || apt_pkgs+=(pkg-config)
 command -v ip >/dev/null || apt_pkgs+=(iproute2)
 command -v unshare >/dev/null || apt_pkgs+=(util-linux)
 if [ "${#apt_pkgs[@]}" -gt 0 ]; then
