@@ -5,17 +5,17 @@
 //! unordered; strings and binaries, one of 100 kB, both ways; close from either side reaches
 //! the other while the remaining channels keep working.
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use polyrtc_engine::*;
 use polyrtc_relay::config::Config;
 use polyrtc_relay::server::{self, RunningServer};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
 use str0m::channel::{ChannelConfig, ChannelId, Reliability};
 use str0m::net::{Protocol, Receive};
-use str0m::{Candidate, Event as TheirEvent, Input, Output, Rtc};
+use str0m::{Candidate, CandidateKind, Event as TheirEvent, Input, Output, Rtc};
 use tokio::net::{TcpStream, UdpSocket};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message as Ws;
@@ -26,6 +26,8 @@ const DEADLINE: Duration = Duration::from_secs(10);
 /// Poll granularity of the loop between socket reads.
 const TICK: Duration = Duration::from_millis(2);
 const BIG: usize = 100_000;
+/// Receive buffer of str0m's socket (`scripts/netns.sh` namespaces allow up to 4 MiB).
+const RECV_BUFFER: usize = 4 << 20;
 
 fn wall_ms() -> f64 {
     SystemTime::now()
@@ -74,11 +76,13 @@ struct Theirs {
     rtc: Rtc,
     sock: UdpSocket,
     addr: SocketAddr,
-    labels: BTreeMap<ChannelId, String>,
+    labels: HashMap<ChannelId, String>,
     channels: BTreeMap<String, ChannelLog>,
     /// Writes str0m did not accept yet (its send buffer is 128 KiB).
     outbox: VecDeque<(ChannelId, Message)>,
     connected: bool,
+    /// Where every datagram str0m received came from.
+    sources: BTreeSet<SocketAddr>,
 }
 
 async fn ws_connect(addr: SocketAddr) -> Box<WebSocketStream<TcpStream>> {
@@ -247,15 +251,28 @@ impl Ours {
         }
     }
 
-    fn input(&mut self, frame: Vec<u8>) {
-        let relay = self.ws.as_ref().expect("a session").0;
-        self.pc.handle_relay_input(Instant::now(), relay, &frame);
+    /// One WebSocket read: binary frames carry TURN messages, anything else is ignored.
+    fn input_frame(&mut self, frame: Option<Result<Ws, tokio_tungstenite::tungstenite::Error>>) {
+        match frame {
+            Some(Ok(Ws::Binary(frame))) => {
+                let relay = self.ws.as_ref().expect("a session").0;
+                self.pc.handle_relay_input(Instant::now(), relay, &frame);
+            }
+            Some(Ok(_)) => {}
+            other => panic!("WebSocket ended: {other:?}"),
+        }
     }
 }
 
 impl Theirs {
     async fn new() -> Theirs {
         let sock = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        // The relay forwards a whole WebSocket frame of our packets in one burst, a few hundred
+        // datagrams, faster than any reader; the default 208 KiB buffer drops the tail of it and
+        // each tail drop costs a 1 s SCTP retransmission timeout (the test still passes, slowly).
+        socket2::SockRef::from(&sock)
+            .set_recv_buffer_size(RECV_BUFFER)
+            .unwrap();
         let addr = sock.local_addr().unwrap();
         let mut rtc = Rtc::builder().build(Instant::now());
         let host = Candidate::host(addr, "udp").unwrap();
@@ -267,10 +284,11 @@ impl Theirs {
             rtc,
             sock,
             addr,
-            labels: BTreeMap::new(),
+            labels: HashMap::new(),
             channels: BTreeMap::new(),
             outbox: VecDeque::new(),
             connected: false,
+            sources: BTreeSet::new(),
         }
     }
 
@@ -350,6 +368,7 @@ impl Theirs {
     }
 
     fn input(&mut self, from: SocketAddr, data: &[u8]) {
+        self.sources.insert(from);
         let r = Receive::new(Protocol::Udp, from, self.addr, data).expect("a datagram str0m reads");
         self.rtc
             .handle_input(Input::Receive(Instant::now(), r))
@@ -360,6 +379,10 @@ impl Theirs {
 struct Rig {
     ours: Ours,
     theirs: Theirs,
+    /// The relayed addresses our engine trickled: a page has no other candidates.
+    relayed: BTreeSet<SocketAddr>,
+    /// Whether our engine is the DTLS client, read from the answer's `a=setup` (RFC 8842 §5).
+    ours_dtls_client: bool,
 }
 
 impl Rig {
@@ -368,6 +391,12 @@ impl Rig {
         self.ours.drive().await;
         for c in self.ours.candidates.drain(..) {
             let c = Candidate::from_sdp_string(&c).expect("str0m parses our candidate");
+            assert_eq!(
+                c.kind(),
+                CandidateKind::Relayed,
+                "a page only has relay candidates"
+            );
+            self.relayed.insert(c.addr());
             self.theirs.rtc.add_remote_candidate(c);
         }
         self.theirs.drive().await;
@@ -381,18 +410,26 @@ impl Rig {
         };
         // The handlers only note what arrived: the WebSocket future borrows `self.ours`.
         let arrived = tokio::select! {
-            frame = frame => match frame {
-                Some(Ok(Ws::Binary(f))) => Some(Ok(f)),
-                Some(Ok(_)) => None,
-                other => panic!("WebSocket ended: {other:?}"),
-            },
+            frame = frame => Some(Ok(frame)),
             r = self.theirs.sock.recv_from(&mut buf) => Some(Err(r.unwrap())),
             _ = tokio::time::sleep(TICK) => None,
         };
         match arrived {
-            Some(Ok(frame)) => self.ours.input(frame),
+            Some(Ok(frame)) => self.ours.input_frame(frame),
             Some(Err((n, from))) => self.theirs.input(from, &buf[..n]),
             None => {}
+        }
+        // Then whatever else is already there, so a burst is not paced by one read per round.
+        while let Ok((n, from)) = self.theirs.sock.try_recv_from(&mut buf) {
+            self.theirs.input(from, &buf[..n]);
+        }
+        while let Some(frame) = self
+            .ours
+            .ws
+            .as_mut()
+            .and_then(|(_, ws)| ws.next().now_or_never())
+        {
+            self.ours.input_frame(frame);
         }
     }
 
@@ -434,6 +471,8 @@ async fn connect(server: &RunningServer, we_offer: bool) -> Rig {
     let mut rig = Rig {
         ours: Ours::new(server),
         theirs: Theirs::new().await,
+        relayed: BTreeSet::new(),
+        ours_dtls_client: false,
     };
     let (ours, theirs) = (&mut rig.ours, &mut rig.theirs);
     if we_offer {
@@ -448,7 +487,10 @@ async fn connect(server: &RunningServer, we_offer: bool) -> Rig {
             .sdp_api()
             .accept_offer(offer)
             .expect("str0m answers");
-        ours.set_remote(SdpType::Answer, answer.to_sdp_string());
+        let answer = answer.to_sdp_string();
+        // str0m answers `passive` (it stays DTLS server and we, the offerer, connect).
+        rig.ours_dtls_client = !answerer_is_client(&answer).expect("str0m names its DTLS role");
+        ours.set_remote(SdpType::Answer, answer);
     } else {
         let mut api = theirs.rtc.sdp_api();
         let id = api.add_channel_with_config(Theirs::config("init", true));
@@ -458,6 +500,8 @@ async fn connect(server: &RunningServer, we_offer: bool) -> Rig {
         ours.set_remote(SdpType::Offer, offer.to_sdp_string());
         let answer = ours.description(ApiCall::CreateAnswer);
         ours.set_local(&answer);
+        // Like browsers', our answer says `active`: the answering engine is the DTLS client.
+        rig.ours_dtls_client = answerer_is_client(&answer.sdp).expect("we name our DTLS role");
         let answer = SdpAnswer::from_sdp_string(&answer.sdp).expect("str0m parses our answer");
         theirs
             .rtc
@@ -470,6 +514,19 @@ async fn connect(server: &RunningServer, we_offer: bool) -> Rig {
     })
     .await;
     rig
+}
+
+/// The answer's DTLS role (RFC 8842 §5): `Some(true)` for `a=setup:active`, `Some(false)` for
+/// `passive`, `None` when it says neither.
+fn answerer_is_client(answer: &str) -> Option<bool> {
+    answer
+        .lines()
+        .find_map(|l| l.trim_end().strip_prefix("a=setup:"))
+        .and_then(|role| match role {
+            "active" => Some(true),
+            "passive" => Some(false),
+            _ => None,
+        })
 }
 
 fn assert_same(label: &str, got: &[Message], want: &[Message], ordered: bool) {
@@ -521,16 +578,20 @@ async fn run(we_offer: bool) {
             "{label}: same stream on both sides"
         );
     }
-    // RFC 8832 §6: the DTLS client uses even stream ids, the server odd ones; str0m takes
-    // `setup:active` as answerer, our engine does the same.
-    let our_parity = u16::from(we_offer);
+    // RFC 8832 §6: the DTLS client picks even stream ids, the server odd ones.
+    let our_parity = u16::from(!rig.ours_dtls_client);
     for label in ["ours-ordered", "ours-unordered"] {
-        assert_eq!(rig.ours.channels[label].stream_id.unwrap() % 2, our_parity);
+        assert_eq!(
+            rig.ours.channels[label].stream_id.unwrap() % 2,
+            our_parity,
+            "{label}: our stream id parity"
+        );
     }
     for label in ["theirs-ordered", "theirs-unordered"] {
         assert_eq!(
             rig.theirs.channels[label].stream_id.unwrap() % 2,
-            1 - our_parity
+            1 - our_parity,
+            "{label}: str0m's stream id parity"
         );
     }
 
@@ -606,6 +667,14 @@ async fn run(we_offer: bool) {
     assert_eq!(
         rig.ours.channels["theirs-unordered"].got.last(),
         Some(&(true, vec![1, 2, 3]))
+    );
+    // Every datagram str0m saw came from our relayed address on polyrtc-relay.
+    assert!(!rig.relayed.is_empty(), "we trickled a relay candidate");
+    assert!(
+        rig.theirs.sources.is_subset(&rig.relayed),
+        "str0m heard from {:?}, our relayed addresses are {:?}",
+        rig.theirs.sources,
+        rig.relayed
     );
     eprintln!(
         "we_offer={we_offer}: connected with \"init\" open in {connected_in:?}, \
