@@ -2,7 +2,8 @@
 # Installs everything polyrtc needs on a machine that has only Rust, Node 20 and npm. Idempotent
 # and quick when everything is present.
 #   scripts/setup.sh          what the demo needs (wasm target, wasm-bindgen-cli, npm packages)
-#   scripts/setup.sh --test   also what the tests need (browsers, drivers, wasm-pack, coturn, openssl)
+#   scripts/setup.sh --test   also what the tests need (browsers, drivers, wasm-pack, coturn, openssl,
+#                             libssl-dev and pkg-config for the engine's str0m interop peer)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WASM_BINDGEN_VERSION=0.2.130 # must equal the `=` pin of wasm-bindgen in Cargo.toml
@@ -37,6 +38,11 @@ command -v chromedriver >/dev/null || apt_pkgs+=(chromium-driver)
 command -v firefox-esr >/dev/null || apt_pkgs+=(firefox-esr)
 command -v turnserver >/dev/null || apt_pkgs+=(coturn)
 command -v openssl >/dev/null || apt_pkgs+=(openssl)
+# str0m's OpenSSL backend (the engine's third-party interop peer, a dev-dependency) links libssl;
+# openssl-sys finds it through pkg-config. dpkg-query, not `dpkg -s`: a removed package whose
+# record lingers ("deinstall") must count as missing.
+[ "$(dpkg-query -W -f='${Status}' libssl-dev 2>/dev/null)" = "install ok installed" ] || apt_pkgs+=(libssl-dev)
+command -v pkg-config >/dev/null || apt_pkgs+=(pkg-config)
 command -v ip >/dev/null || apt_pkgs+=(iproute2)
 command -v unshare >/dev/null || apt_pkgs+=(util-linux)
 if [ "${#apt_pkgs[@]}" -gt 0 ]; then
