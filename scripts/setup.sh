@@ -2,7 +2,8 @@
 # Installs everything polyrtc needs on a machine that has only Rust, Node 20 and npm. Idempotent
 # and quick when everything is present.
 #   scripts/setup.sh          what the demo needs (wasm target, wasm-bindgen-cli, npm packages)
-#   scripts/setup.sh --test   also what the tests need (browsers, drivers, wasm-pack, coturn, openssl)
+#   scripts/setup.sh --test   also what the tests need (browsers, drivers, wasm-pack, coturn, openssl,
+#                             iptables for bench/transport.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WASM_BINDGEN_VERSION=0.2.130 # must equal the `=` pin of wasm-bindgen in Cargo.toml
@@ -39,6 +40,8 @@ command -v turnserver >/dev/null || apt_pkgs+=(coturn)
 command -v openssl >/dev/null || apt_pkgs+=(openssl)
 command -v ip >/dev/null || apt_pkgs+=(iproute2)
 command -v unshare >/dev/null || apt_pkgs+=(util-linux)
+# bench/transport.sh: loss and delay through NFQUEUE (the kernel has no netem).
+command -v iptables-legacy >/dev/null || apt_pkgs+=(iptables)
 if [ "${#apt_pkgs[@]}" -gt 0 ]; then
   say "installing Debian packages: ${apt_pkgs[*]}"
   apt-get update -q
