@@ -202,6 +202,11 @@ export async function rtt(key, n, size = 16) {
   return out;
 }
 
+/** `key`'s RTCPeerConnection (bench/transport-page.js adds channels to it). */
+export function peerConnection(key) {
+  return get(key).pc;
+}
+
 export function close(key) {
   const side = sides.get(key);
   if (!side) return;

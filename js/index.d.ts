@@ -21,6 +21,11 @@ export interface RelayOptions {
   serverCertificateHashes?: (string | { algorithm: string; value: string | BufferSource })[];
   /** WebTransport: where the relay publishes its URL and certificate hashes (`GET /webtransport`). */
   certificateHashesUrl?: string;
+  /**
+   * WebTransport: the same relay's `wss:`/`ws:` URL, used when WebTransport is unavailable or its
+   * session cannot start; default: `/turn` on the origin of `certificateHashesUrl`.
+   */
+  webSocketUrl?: string;
 }
 
 export interface InstallOptions<M extends InstallMode = InstallMode> {

@@ -23,6 +23,7 @@ import {
   defaultRelay,
   relayIceServer,
   resolveRelayEndpoint,
+  webSocketFallback,
 } from "./relay-config.js";
 import { installLegacyApi, setLegacyStateAccessor } from "./legacy.js";
 import { toUSVString, toDOMString, webidlInterface } from "./webidl.js";
@@ -97,8 +98,9 @@ function withRelay(config) {
 /**
  * WebTransport relays (`https:` URLs) need their certificate hashes before gathering opens a
  * session: resolved now (explicit, or fetched from the relay's `/webtransport` document) and
- * handed to the shell. A failure leaves the session to fail, which gathering reports as an
- * icecandidateerror.
+ * handed to the shell, which holds sessions to the relay back until then (`pending`, at most
+ * 3 s). If the session still cannot start, the shell falls back to the relay's WebSocket URL
+ * when it is known (src/relays.rs); without one, gathering reports an icecandidateerror.
  * @param {ConnectionCore} core
  * @param {Array<{ urls: string | string[] }>} iceServers
  */
@@ -106,12 +108,24 @@ function resolveWebTransportRelays(core, iceServers) {
   for (const server of iceServers) {
     for (const url of typeof server.urls === "string" ? [server.urls] : server.urls) {
       if (!url.toLowerCase().startsWith("https:")) continue;
+      const webSocketUrl = webSocketFallback({ url }) ?? undefined;
+      // Without WebTransport in this page there are no hashes to wait for: the shell falls back.
+      const hasWebTransport = typeof (/** @type {any} */ (globalThis).WebTransport) === "function";
+      /** @param {object} options */
+      const give = (options) => {
+        if (core.dead) return;
+        invoke(core.instance, () =>
+          core.handle.setRelayOptions(url, { ...options, webSocketUrl }, performance.now()),
+        );
+      };
+      give({ pending: hasWebTransport });
+      if (!hasWebTransport) continue;
       resolveRelayEndpoint({ url })
-        .then((endpoint) => {
-          if (core.dead) return;
-          invoke(core.instance, () => core.handle.setRelayOptions(url, endpoint));
-        })
-        .catch((e) => console.warn(`polyrtc: no certificate hashes for ${url}:`, e));
+        .then((endpoint) => give(endpoint))
+        .catch((e) => {
+          console.warn(`polyrtc: no certificate hashes for ${url}:`, e);
+          give({});
+        });
     }
   }
 }

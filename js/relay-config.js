@@ -7,6 +7,12 @@
 // relays rotate them): given explicitly, or fetched from `certificateHashesUrl` — the relay
 // publishes `{"url":"https://host:port/turn","certificateHashes":[{"algorithm":"sha-256",
 // "value":"<base64>"}]}` at `GET /webtransport` on its HTTP (WebSocket) listener.
+//
+// WebSocket is the default transport and WebTransport an opt-in (BENCHMARKS.md "Relay
+// transport"): a relay named by a `ws:`/`wss:` URL is reached over WebSocket even when it also
+// listens for WebTransport. A WebTransport relay falls back to the same relay's WebSocket URL
+// (`webSocketFallback`) when the page has no `WebTransport` or the session cannot start; the
+// shell does the switch (src/relays.rs).
 
 /**
  * A certificate hash: hex (colons allowed) or base64 of the SHA-256 of the DER certificate, or
@@ -16,7 +22,8 @@
 
 /**
  * @typedef {{ url: string, username?: string, credential?: string, turnUrls?: string[],
- *   serverCertificateHashes?: CertificateHash[], certificateHashesUrl?: string }} RelayOptions
+ *   serverCertificateHashes?: CertificateHash[], certificateHashesUrl?: string,
+ *   webSocketUrl?: string }} RelayOptions
  */
 
 const RELAY_SCHEMES = new Set(["ws:", "wss:", "https:"]);
@@ -53,6 +60,7 @@ export function normalizeRelay(relay) {
     if (relay.certificateHashesUrl !== undefined) {
       out.certificateHashesUrl = `${relay.certificateHashesUrl}`;
     }
+    if (relay.webSocketUrl !== undefined) out.webSocketUrl = `${relay.webSocketUrl}`;
     return out;
   }
   throw new TypeError(
@@ -83,11 +91,14 @@ export function metaRelay() {
   /** @type {RelayOptions} */
   const relay = { url: content.trim() };
   // <meta name="polyrtc-relay" content="https://..." data-certificate-hashes="h1 h2"
-  //   data-certificate-hashes-url="https://relay.example/webtransport">
+  //   data-certificate-hashes-url="https://relay.example/webtransport"
+  //   data-websocket-url="wss://relay.example/turn">
   const hashes = meta.getAttribute("data-certificate-hashes")?.trim();
   if (hashes) relay.serverCertificateHashes = hashes.split(/[\s,]+/);
   const hashesUrl = meta.getAttribute("data-certificate-hashes-url")?.trim();
   if (hashesUrl) relay.certificateHashesUrl = hashesUrl;
+  const webSocketUrl = meta.getAttribute("data-websocket-url")?.trim();
+  if (webSocketUrl) relay.webSocketUrl = webSocketUrl;
   return relay;
 }
 
@@ -138,6 +149,31 @@ export function turnUrlsFor(relay) {
     `turn:${host}:3478?transport=tcp`,
     `turns:${host}:443?transport=tcp`,
   ];
+}
+
+/**
+ * The WebSocket URL a WebTransport relay falls back to: `webSocketUrl` of the relay or of the
+ * install/meta relay with the same URL, else `/turn` on the origin of its `certificateHashesUrl`
+ * (the relay serves `/webtransport` on its HTTP listener, which is also its WebSocket listener:
+ * `http:` → `ws:`, `https:` → `wss:`); null for a WebSocket relay or when neither is known.
+ * @param {RelayOptions} relay
+ * @returns {string | null}
+ */
+export function webSocketFallback(relay) {
+  if (!relay.url.toLowerCase().startsWith("https:")) return null;
+  const configured = defaultRelay();
+  const same = configured?.url === relay.url ? configured : null;
+  const explicit = relay.webSocketUrl ?? same?.webSocketUrl;
+  if (explicit) return explicit;
+  const hashesUrl = relay.certificateHashesUrl ?? same?.certificateHashesUrl;
+  if (!hashesUrl) return null;
+  try {
+    const base = new URL(hashesUrl);
+    if (base.protocol !== "http:" && base.protocol !== "https:") return null;
+    return `${base.protocol === "https:" ? "wss:" : "ws:"}//${base.host}/turn`;
+  } catch {
+    return null;
+  }
 }
 
 /**

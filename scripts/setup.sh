@@ -3,7 +3,8 @@
 # and quick when everything is present.
 #   scripts/setup.sh          what the demo needs (wasm target, wasm-bindgen-cli, npm packages)
 #   scripts/setup.sh --test   also what the tests need (browsers, drivers, wasm-pack, coturn, openssl,
-#                             libssl-dev and pkg-config for the engine's str0m interop peer)
+#                             libssl-dev and pkg-config for the engine's str0m interop peer,
+#                             iptables for bench/transport.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WASM_BINDGEN_VERSION=0.2.130 # must equal the `=` pin of wasm-bindgen in Cargo.toml
@@ -45,6 +46,8 @@ command -v openssl >/dev/null || apt_pkgs+=(openssl)
 command -v pkg-config >/dev/null || apt_pkgs+=(pkg-config)
 command -v ip >/dev/null || apt_pkgs+=(iproute2)
 command -v unshare >/dev/null || apt_pkgs+=(util-linux)
+# bench/transport.sh: loss and delay through NFQUEUE (the kernel has no netem).
+command -v iptables-legacy >/dev/null || apt_pkgs+=(iptables)
 if [ "${#apt_pkgs[@]}" -gt 0 ]; then
   say "installing Debian packages: ${apt_pkgs[*]}"
   apt-get update -q

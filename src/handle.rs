@@ -96,10 +96,17 @@ impl PeerConnectionHandle {
     }
 
     /// Transport options for relay `url` (WebTransport `serverCertificateHashes`, resolved by the
-    /// shim from iceServers/install()/meta): `{serverCertificateHashes: [...]}`.
+    /// shim from iceServers/install()/meta, and the relay's WebSocket URL to fall back to):
+    /// `{serverCertificateHashes: [...], webSocketUrl, pending}`; `pending: true` while the shim
+    /// still fetches the hashes (sessions to `url` wait for the final options, src/relays.rs).
     #[wasm_bindgen(js_name = setRelayOptions)]
-    pub fn set_relay_options(&mut self, url: String, options: JsValue) -> Result<(), JsValue> {
-        self.relays.set_options(url, &options)
+    pub fn set_relay_options(
+        &mut self,
+        url: String,
+        options: JsValue,
+        now_ms: f64,
+    ) -> Result<(), JsValue> {
+        self.relays.set_options(&self.core, url, &options, now_ms)
     }
 
     /// When the engine next wants `handleTimeout`, in `performance.now()` milliseconds.

@@ -63,22 +63,43 @@ fn decode_base64(text: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
-/// [`TransportOptions`] from JS: `{serverCertificateHashes: [h, ...]}` where each `h` is a hash
-/// string or `{algorithm: "sha-256", value}` with `value` a string, an ArrayBuffer or a typed
-/// array (the WebTransport dictionary itself). `undefined`/`null` give the defaults.
+/// [`TransportOptions`] from JS: `{serverCertificateHashes: [h, ...], webSocketUrl}` where each
+/// `h` is a hash string or `{algorithm: "sha-256", value}` with `value` a string, an ArrayBuffer
+/// or a typed array (the WebTransport dictionary itself), and `webSocketUrl` the same relay's
+/// `ws:`/`wss:` URL to fall back to. `undefined`/`null` give the defaults.
 pub fn options_from_js(value: &JsValue) -> Result<TransportOptions, TransportError> {
     if value.is_undefined() || value.is_null() {
         return Ok(TransportOptions::default());
     }
+    let websocket_fallback = Reflect::get(value, &"webSocketUrl".into())
+        .ok()
+        .and_then(|u| u.as_string())
+        .map(|url| {
+            let scheme = url
+                .split(':')
+                .next()
+                .unwrap_or_default()
+                .to_ascii_lowercase();
+            if scheme == "ws" || scheme == "wss" {
+                Ok(url)
+            } else {
+                Err(TransportError::UnsupportedScheme(url))
+            }
+        })
+        .transpose()?;
     let list = Reflect::get(value, &"serverCertificateHashes".into()).unwrap_or(JsValue::UNDEFINED);
-    if list.is_undefined() || list.is_null() {
-        return Ok(TransportOptions::default());
-    }
-    let certificate_hashes = Array::from(&list)
-        .iter()
-        .map(|entry| hash_from_js(&entry))
-        .collect::<Result<_, _>>()?;
-    Ok(TransportOptions { certificate_hashes })
+    let certificate_hashes = if list.is_undefined() || list.is_null() {
+        Vec::new()
+    } else {
+        Array::from(&list)
+            .iter()
+            .map(|entry| hash_from_js(&entry))
+            .collect::<Result<_, _>>()?
+    };
+    Ok(TransportOptions {
+        certificate_hashes,
+        websocket_fallback,
+    })
 }
 
 fn hash_from_js(entry: &JsValue) -> Result<CertificateHash, TransportError> {

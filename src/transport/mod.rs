@@ -102,6 +102,9 @@ pub struct TransportOptions {
     /// WebTransport `serverCertificateHashes` (self-signed relay certificates); ignored by
     /// WebSocket.
     pub certificate_hashes: Vec<CertificateHash>,
+    /// For a WebTransport URL: the same relay's WebSocket URL, used when WebTransport is missing
+    /// or its session fails before it opens (src/relays.rs). Ignored by WebSocket.
+    pub websocket_fallback: Option<String>,
 }
 
 /// Either transport, chosen by the URL scheme.

@@ -166,11 +166,12 @@ test("polyfill ↔ polyfill in two browsers (WebSocket)", async () => {
 
 test("polyfill over WebTransport ↔ native with host candidates", async () => {
   const page = await openPage(CHROMIUM_ARGS, { url: relay.wt, hashesUrl: relay.hashesUrl });
-  const before = await relay.metric("turn_allocations_created_total");
+  // Over WebTransport itself, not its WebSocket fallback (transport-fallback.test.mjs).
+  const before = await relay.metric("turn_allocations_created_total", "webtransport");
   const poly = { page, kind: "polyfill", config: polyfillWt() };
   const native = { page, kind: "native", config: {} };
   const s = await connect(poly, native);
   assertPolyfillSequence(s.a.log);
   await assertNativePairThroughRelay(native);
-  assert.ok((await relay.metric("turn_allocations_created_total")) > before);
+  assert.ok((await relay.metric("turn_allocations_created_total", "webtransport")) > before);
 });

@@ -25,7 +25,8 @@ export function relayBinary() {
  * @param {string[]} [extra] more flags
  * @param {{ relayIp?: string }} [opts] address the allocations' UDP sockets bind to
  * @returns {Promise<{ turnPort: number, ws: string, wt: string, hashesUrl: string,
- *   http: string, metric: (name: string) => Promise<number>, stop: () => void }>}
+ *   http: string, metric: (name: string, transport?: string | null) => Promise<number>,
+ *   stop: () => void }>}
  */
 export async function startRelay(extra = [], { relayIp = "127.0.0.1" } = {}) {
   const base = 20000 + Math.floor(Math.random() * 20000);
@@ -66,9 +67,11 @@ export async function startRelay(extra = [], { relayIp = "127.0.0.1" } = {}) {
     wt: `https://127.0.0.1:${wtPort}/turn`,
     hashesUrl: `${http}/webtransport`,
     http,
-    async metric(name) {
+    /** A counter summed over its labels, or only `{transport="<transport>"}`'s. */
+    async metric(name, transport = null) {
       const text = await (await fetch(`${http}/metrics`)).text();
-      return [...text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\d+)`, "gm"))].reduce(
+      const labels = transport ? `\\{transport="${transport}"\\}` : `(?:\\{[^}]*\\})?`;
+      return [...text.matchAll(new RegExp(`^${name}${labels} (\\d+)`, "gm"))].reduce(
         (sum, m) => sum + Number(m[1]),
         0,
       );
