@@ -258,7 +258,10 @@ async fn bind_udp_tcp(
     let mut last_err = None;
     for _ in 0..16 {
         let u = if udp {
-            Some(UdpSocket::bind(addr).await?)
+            let u = UdpSocket::bind(addr).await?;
+            // The TURN/UDP listener carries every native client's relayed traffic.
+            relay_socket::enlarge_buffers(&u, 2 * relay_socket::SOCKET_BUFFER_BYTES);
+            Some(u)
         } else {
             None
         };

@@ -38,6 +38,21 @@ impl ShellSockets {
     }
 }
 
+/// Kernel buffer asked for each relayed socket, both ways. A peer's SCTP sends a whole congestion
+/// window back to back, and a WebSocket client's frame of datagrams leaves as one burst: with
+/// Linux's default ~208 KiB receive buffer the tail of such bursts was dropped (the data-channel
+/// benchmark counted hundreds of RcvbufErrors per 4 MiB), and each loss cost the peers an SCTP
+/// retransmission timeout. The kernel caps this at `net.core.rmem_max`/`wmem_max` (the operator
+/// guide says to raise them); the memory is used only while datagrams are queued.
+pub(crate) const SOCKET_BUFFER_BYTES: usize = 2 << 20;
+
+/// Best effort: a smaller buffer than asked for is still a working socket.
+pub(crate) fn enlarge_buffers(socket: &impl std::os::fd::AsFd, bytes: usize) {
+    let s = socket2::SockRef::from(socket);
+    let _ = s.set_recv_buffer_size(bytes);
+    let _ = s.set_send_buffer_size(bytes);
+}
+
 impl RelaySockets for ShellSockets {
     fn supports(&self, family: AddressFamily) -> bool {
         self.ip(family).is_ok()
@@ -53,6 +68,7 @@ impl RelaySockets for ShellSockets {
                 continue;
             }
             s.set_nonblocking(true)?;
+            enlarge_buffers(&s, SOCKET_BUFFER_BYTES);
             self.opened.push((addr, s));
             return Ok(addr);
         }
@@ -72,6 +88,8 @@ impl RelaySockets for ShellSockets {
             };
             s.set_nonblocking(true)?;
             next.set_nonblocking(true)?;
+            enlarge_buffers(&s, SOCKET_BUFFER_BYTES);
+            enlarge_buffers(&next, SOCKET_BUFFER_BYTES);
             let odd = next.local_addr()?;
             self.opened.push((even, s));
             self.opened.push((odd, next));
