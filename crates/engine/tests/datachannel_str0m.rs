@@ -5,10 +5,12 @@
 //! unordered; strings and binaries, one of 100 kB, both ways; close from either side reaches
 //! the other while the remaining channels keep working.
 
+mod relay_ws;
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use polyrtc_engine::*;
 use polyrtc_relay::config::Config;
 use polyrtc_relay::server::{self, RunningServer};
+use relay_ws::ws_connect;
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -17,7 +19,6 @@ use str0m::channel::{ChannelConfig, ChannelId, Reliability};
 use str0m::net::{Protocol, Receive};
 use str0m::{Candidate, CandidateKind, Event as TheirEvent, Input, Output, Rtc};
 use tokio::net::{TcpStream, UdpSocket};
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message as Ws;
 use tokio_tungstenite::WebSocketStream;
 
@@ -83,15 +84,6 @@ struct Theirs {
     connected: bool,
     /// Where every datagram str0m received came from.
     sources: BTreeSet<SocketAddr>,
-}
-
-async fn ws_connect(addr: SocketAddr) -> Box<WebSocketStream<TcpStream>> {
-    let stream = TcpStream::connect(addr).await.unwrap();
-    let mut req = format!("ws://{addr}/turn").into_client_request().unwrap();
-    req.headers_mut()
-        .insert("Sec-WebSocket-Protocol", "turn".parse().unwrap());
-    let (ws, _) = tokio_tungstenite::client_async(req, stream).await.unwrap();
-    Box::new(ws)
 }
 
 impl Ours {

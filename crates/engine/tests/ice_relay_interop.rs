@@ -5,6 +5,7 @@
 //! After selection, application datagrams cross the relay both ways, and consent freshness
 //! (RFC 7675) keeps the pair alive past its first check.
 
+mod relay_ws;
 use futures_util::{SinkExt, StreamExt};
 use polyrtc_engine::ice::{
     CandidateKind, IceAgent, IceCredentials, IceEvent, LocalCandidate, RelayProtocol,
@@ -16,10 +17,10 @@ use polyrtc_relay::config::Config;
 use polyrtc_relay::server::{self, RunningServer};
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
+use relay_ws::ws_connect;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 use tokio::net::{TcpStream, UdpSocket};
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message as Ws;
 use tokio_tungstenite::WebSocketStream;
 
@@ -30,15 +31,6 @@ const CONNECT_DEADLINE: Duration = Duration::from_secs(5);
 const CONSENT_DEADLINE: Duration = Duration::from_secs(8);
 /// Poll granularity of the loop between socket reads.
 const TICK: Duration = Duration::from_millis(2);
-
-async fn ws_connect(addr: SocketAddr) -> Box<WebSocketStream<TcpStream>> {
-    let stream = TcpStream::connect(addr).await.unwrap();
-    let mut req = format!("ws://{addr}/turn").into_client_request().unwrap();
-    req.headers_mut()
-        .insert("Sec-WebSocket-Protocol", "turn".parse().unwrap());
-    let (ws, _) = tokio_tungstenite::client_async(req, stream).await.unwrap();
-    Box::new(ws)
-}
 
 /// What the page runs: TURN client over a WebSocket, ICE agent on the relayed address.
 struct Ours {

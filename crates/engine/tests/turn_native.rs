@@ -2,6 +2,7 @@
 //! this process: UDP (datagram framing), TCP and WebSocket (stream framing), with a plain UDP
 //! socket as the peer on the far side of the allocation.
 
+mod relay_ws;
 use futures_util::{SinkExt, StreamExt};
 use polyrtc_engine::turn::{Framing, TurnClient, TurnClientConfig, TurnEvent, TurnState};
 use polyrtc_relay::config::Config;
@@ -9,11 +10,11 @@ use polyrtc_relay::server::{self, RunningServer};
 use polyrtc_stun::framing::stream_frame_len;
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
+use relay_ws::ws_connect;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message as Ws;
 use tokio_tungstenite::WebSocketStream;
 
@@ -32,15 +33,6 @@ enum Kind {
     Udp,
     Tcp,
     Ws,
-}
-
-async fn ws_connect(addr: SocketAddr) -> Box<WebSocketStream<TcpStream>> {
-    let stream = TcpStream::connect(addr).await.unwrap();
-    let mut req = format!("ws://{addr}/turn").into_client_request().unwrap();
-    req.headers_mut()
-        .insert("Sec-WebSocket-Protocol", "turn".parse().unwrap());
-    let (ws, _) = tokio_tungstenite::client_async(req, stream).await.unwrap();
-    Box::new(ws)
 }
 
 /// The shell a browser page would be: moves bytes and time between sockets and the client.
