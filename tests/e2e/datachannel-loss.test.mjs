@@ -18,9 +18,9 @@ const { run, iceServer, healthy } = robust;
 // each way on the 2-core box, against 39–61 s polyfill↔native: after a T3-rtx timeout rtc-sctp's
 // congestion window dropped to one packet and a lost SACK or retransmission waited for the next,
 // doubled timeout (RTO min 1 s, max 60 s). The vendored rtc-sctp (vendor/rtc-sctp/POLYRTC.md)
-// uses Chromium's timer values and fast-retransmits retransmitted chunks again; two runs on the
-// loaded 2-core box (2026-11-26): polyfill↔polyfill 45.3 s and 36.2–42.8 s, polyfill→native
-// 13.7 and 12.5 s, native→polyfill 68.4 and 36.4 s; the whole file ~90–125 s.
+// uses Chromium's timer values and fast-retransmits retransmitted chunks again; three runs on the
+// loaded 2-core box (2026-11-26): polyfill↔polyfill 36–51 s (both directions at once),
+// polyfill→native 12.5–13.7 s, native→polyfill 17–68 s; the whole file 78–126 s.
 
 for (const kindB of ["polyfill", "native"]) {
   const name = `10 MB each way through 5% loss, reordering and duplication: polyfill ↔ ${kindB}`;

@@ -2044,11 +2044,7 @@ impl Association {
                     // POLYRTC: a retransmitted chunk is missed only when a chunk sent after
                     // its retransmission has arrived (TSN order is not send order for it).
                     let sent_before_acked = c.nsent <= 1 || c.send_seq < newest_acked;
-                    if c.is_outstanding()
-                        && !c.retransmit
-                        && sent_before_acked
-                        && c.miss_indicator < 3
-                    {
+                    if c.is_outstanding() && sent_before_acked && c.miss_indicator < 3 {
                         c.miss_indicator += 1;
                         if c.miss_indicator == 3 && self.in_fast_recovery {
                             self.will_retransmit_fast = true;

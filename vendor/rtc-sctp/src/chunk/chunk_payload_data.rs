@@ -333,9 +333,9 @@ impl ChunkPayloadData {
         // POLYRTC: upstream required `nsent == 1`, so a lost retransmission waited for T3-rtx
         // (cwnd back to 1 MTU, RTO backed off). Like dcsctp, a retransmitted chunk may be fast
         // retransmitted again; its miss indications count only SACKs for chunks sent after
-        // its last transmission (see `process_fast_retransmission`). Chunks already marked
-        // for T3-rtx retransmission are left to it.
-        self.is_outstanding() && !self.retransmit && self.miss_indicator >= 3
+        // its last transmission (see `process_fast_retransmission`). A retransmitted chunk
+        // already marked for T3-rtx retransmission is left to it.
+        self.is_outstanding() && self.miss_indicator >= 3 && (self.nsent == 1 || !self.retransmit)
     }
 
     /// Record peer progress without changing payload ownership.
