@@ -266,16 +266,21 @@ fn sctp_close_by_stream_reset_closes_both_sides_and_frees_the_id() {
     assert_eq!(net.take_messages(false), vec![(0, b"ping".to_vec(), false)]);
 }
 
-#[test]
-fn sctp_a_thousand_channels() {
-    let mut net = Net::new(Conditions::CLEAN, 7);
-    net.connect();
+/// `n` reliable channels from side a, even ids (a is the DTLS client), all at the current time.
+fn open_even_channels(net: &mut Net, n: u16) {
     let now = net.now;
-    for i in 0..1000u16 {
+    for i in 0..n {
         net.a
             .open_channel(now, i * 2, reliable(&format!("c{i}")))
             .unwrap();
     }
+}
+
+#[test]
+fn sctp_a_thousand_channels() {
+    let mut net = Net::new(Conditions::CLEAN, 7);
+    net.connect();
+    open_even_channels(&mut net, 1000);
     let ok = net.run_until(Duration::from_secs(10), |net| {
         net.events_b
             .iter()
@@ -595,12 +600,7 @@ fn sctp_closing_a_thousand_channels_at_once_sends_one_reset_request_at_a_time() 
         false
     }));
     net.connect();
-    let now = net.now;
-    for i in 0..1000u16 {
-        net.a
-            .open_channel(now, i * 2, reliable(&format!("c{i}")))
-            .unwrap();
-    }
+    open_even_channels(&mut net, 1000);
     let ok = net.run_until(Duration::from_secs(10), |net| {
         count(&net.events_a, |e| {
             matches!(e, SctpEvent::ChannelOpen { .. })
