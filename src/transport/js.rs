@@ -80,6 +80,9 @@ extern "C" {
     pub fn write(this: &Writer, chunk: &Uint8Array) -> Result<Promise, JsValue>;
     #[wasm_bindgen(method, getter, js_name = desiredSize)]
     pub fn desired_size(this: &Writer) -> JsValue;
+    /// Settles when the stream is closed or errored (a reset, STOP_SENDING, the session gone).
+    #[wasm_bindgen(method, getter)]
+    pub fn closed(this: &Writer) -> Promise;
 }
 
 thread_local! {

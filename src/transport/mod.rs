@@ -1,12 +1,13 @@
 //! The page's connection to polyrtc-relay: TURN messages (RFC 8656) over a WebSocket or a
 //! WebTransport session. The engine produces and consumes the bytes; this module only moves them.
 //!
-//! Sending: [`RelayTransport::send`] queues one message (already stream-framed: a STUN message or
-//! padded ChannelData) and the queue is flushed once per turn of the event loop, from a microtask
-//! ([`RelayTransport::flush`] does it at once). A browser pays per WebSocket frame (DESIGN.md:
-//! ~20 MB/s in 1,200-byte frames, ~136 MB/s in 64 KiB frames), so everything queued in one turn
-//! leaves as ONE binary frame. WebTransport sends each message as one datagram when it fits
-//! `datagrams.maxDatagramSize`, else on one bidirectional stream opened on first need.
+//! Sending: [`RelayTransport::send`] queues one message (a STUN message or ChannelData: padded by
+//! the engine for a WebSocket, unpadded, datagram-style, for WebTransport) and the queue is
+//! flushed once per turn of the event loop, from a microtask ([`RelayTransport::flush`] does it at
+//! once). A browser pays per WebSocket frame (DESIGN.md: ~20 MB/s in 1,200-byte frames, ~136 MB/s
+//! in 64 KiB frames), so everything queued in one turn leaves as ONE binary frame. WebTransport
+//! sends each message as one datagram when it fits `datagrams.maxDatagramSize` and the datagram
+//! queue has room, else on one bidirectional stream opened on first need (padding ChannelData).
 //!
 //! Receiving: `on_input` gets one or more whole messages in stream framing (see [`framing`]).
 //! State changes (`connecting` → `open` → `closed`/`failed`, with a reason) go to `on_state`;
@@ -138,8 +139,8 @@ impl RelayTransport {
         }
     }
 
-    /// Queues one stream-framed message; it leaves at the end of this event-loop turn (or on
-    /// `open` while connecting).
+    /// Queues one whole TURN message; it leaves at the end of this event-loop turn (or on `open`
+    /// while connecting).
     pub fn send(&self, message: Vec<u8>) -> Result<(), TransportError> {
         match self {
             RelayTransport::WebSocket(t) => t.send(message),

@@ -1,8 +1,12 @@
 //! TURN over WebTransport (W3C WebTransport over HTTP/3): `https://host:port/turn`, with
 //! `serverCertificateHashes` for a relay with a self-signed certificate. A message that fits
-//! `datagrams.maxDatagramSize` (1211 bytes in headless Chromium, DESIGN.md) goes as one datagram;
-//! a larger one goes on a bidirectional stream, opened on first need and framed as on TCP (RFC
-//! 8656 §12.5). Incoming datagrams are one message each; stream bytes go through a reassembler.
+//! `datagrams.maxDatagramSize` (1211 bytes in headless Chromium, DESIGN.md) goes as one datagram
+//! while the datagram writer's queue is short; a larger one, or one sent while the queue is long,
+//! goes on a bidirectional stream, opened on first need and framed as on TCP (RFC 8656 §12.5).
+//! The engine's ChannelData for WebTransport is unpadded, datagram-style, so it is padded here
+//! before it goes on the stream: the relay ends the whole session on a stream it cannot delimit
+//! (that was the bulk-transfer stall, BENCHMARKS.md "Relay transport"). Incoming datagrams are
+//! one message each; stream bytes go through a reassembler.
 
 use super::js::{
     ignore_rejection, read_chunk, read_value, BidirectionalStream, Reader, WebTransport, Writer,
@@ -20,6 +24,10 @@ use wasm_bindgen_futures::{spawn_local, JsFuture};
 
 /// Used until the session reports its own limit (what headless Chromium reported, DESIGN.md).
 const DEFAULT_MAX_DATAGRAM: usize = 1211;
+/// Datagrams that may wait in the writer's queue beyond its high-water mark (1 in Chromium, not
+/// settable through `outgoingHighWaterMark`) before messages take the stream instead: a burst
+/// of small messages still leaves as datagrams, a sustained excess does not pile up.
+const DATAGRAM_BACKLOG: f64 = 32.0;
 
 pub struct WebTransportTransport {
     inner: Rc<RefCell<Inner>>,
@@ -36,11 +44,22 @@ struct Inner {
     session: WebTransport,
     datagram_writer: Option<Writer>,
     max_datagram: usize,
-    /// Datagrams queued this turn.
+    /// Messages queued this turn that fit a datagram: datagrams if the writer has room then.
     datagrams: Vec<Vec<u8>>,
     /// Oversize messages queued this turn, back to back: the next stream write.
     stream_queue: Vec<u8>,
     stream: StreamSlot,
+}
+
+impl Inner {
+    /// Appends `message` to the next stream write, stream-framed (ChannelData padded to four
+    /// bytes). A message that is not one whole TURN message is dropped: on the stream it would
+    /// make everything after it unreadable.
+    fn queue_on_stream(&mut self, message: Vec<u8>) {
+        if let Ok(framed) = datagram_to_stream(message) {
+            self.stream_queue.extend_from_slice(&framed);
+        }
+    }
 }
 
 impl HasCommon for Inner {
@@ -81,7 +100,7 @@ impl WebTransportTransport {
             if message.len() <= inner.max_datagram {
                 inner.datagrams.push(message);
             } else {
-                inner.stream_queue.extend_from_slice(&message);
+                inner.queue_on_stream(message);
             }
         }
         schedule_flush(&self.inner, flush);
@@ -187,14 +206,34 @@ fn flush(inner: &Rc<RefCell<Inner>>) {
             guard.datagram_writer.clone(),
         )
     };
-    if let Some(writer) = writer {
-        for datagram in &datagrams {
-            if !write(inner, &writer, datagram) {
-                return;
-            }
+    let Some(writer) = writer else { return };
+    let mut datagrams = datagrams.into_iter();
+    // Datagrams while the writer's queue has room; the rest of this turn's messages, in order, on
+    // the stream (rather than an ever longer queue, which Chromium drops from).
+    while has_room(&writer) {
+        let Some(datagram) = datagrams.next() else {
+            break;
+        };
+        if !write(inner, &writer, &datagram) {
+            return;
+        }
+    }
+    {
+        let mut guard = inner.borrow_mut();
+        for message in datagrams {
+            guard.queue_on_stream(message);
         }
     }
     flush_stream(inner);
+}
+
+/// Whether the datagram writer's queue has room for another datagram (`desiredSize` is the
+/// high-water mark minus the datagrams queued; `null` once the writer errored).
+fn has_room(writer: &Writer) -> bool {
+    writer
+        .desired_size()
+        .as_f64()
+        .is_some_and(|d| d > -DATAGRAM_BACKLOG)
 }
 
 fn flush_stream(inner: &Rc<RefCell<Inner>>) {
@@ -258,7 +297,7 @@ async fn wait_ready(weak: Weak<RefCell<Inner>>, ready: js_sys::Promise) {
             .partition(|d| d.len() <= max);
         guard.datagrams = fit;
         for message in oversize {
-            guard.stream_queue.extend_from_slice(&message);
+            guard.queue_on_stream(message);
         }
     }
     let incoming = inner
@@ -336,8 +375,9 @@ async fn open_stream(weak: Weak<RefCell<Inner>>, opened: js_sys::Promise) {
         stream.readable().get_reader(),
     ) {
         (Ok(writer), Ok(reader)) => {
-            inner.borrow_mut().stream = StreamSlot::Open(writer);
-            spawn_local(read_stream(weak, reader, true));
+            inner.borrow_mut().stream = StreamSlot::Open(writer.clone());
+            spawn_local(watch_stream(weak.clone(), writer));
+            spawn_local(read_stream(weak, reader));
             flush_stream(&inner);
         }
         (Err(e), _) | (_, Err(e)) => fail(&inner, js_error_text(&e)),
@@ -353,14 +393,27 @@ async fn accept_streams(weak: Weak<RefCell<Inner>>, incoming: Reader) {
         }
         let stream: BidirectionalStream = stream.unchecked_into();
         if let Ok(reader) = stream.readable().get_reader() {
-            spawn_local(read_stream(weak.clone(), reader, false));
+            spawn_local(read_stream(weak.clone(), reader));
         }
     }
 }
 
-/// Reads one stream through a reassembler; `own`: the stream this client opened for its
-/// oversize messages, which a new one replaces once the relay ends it.
-async fn read_stream(weak: Weak<RefCell<Inner>>, reader: Reader, own: bool) {
+/// Forgets this client's stream once its writing side is closed or errored (the relay stopped
+/// reading it, or reset it): the next oversize message opens a new one. The relay ending its own
+/// direction of the stream does not matter: it may send on a stream it opened instead
+/// (relay/README.md), and this one stays writable.
+async fn watch_stream(weak: Weak<RefCell<Inner>>, writer: Writer) {
+    let _ = JsFuture::from(writer.closed()).await;
+    let Some(inner) = weak.upgrade() else { return };
+    let mut guard = inner.borrow_mut();
+    if matches!(&guard.stream, StreamSlot::Open(w) if JsValue::from(w.clone()) == JsValue::from(writer))
+    {
+        guard.stream = StreamSlot::None;
+    }
+}
+
+/// Reads one stream through a reassembler.
+async fn read_stream(weak: Weak<RefCell<Inner>>, reader: Reader) {
     let mut reassembler = Reassembler::default();
     while let Ok(Some(bytes)) = read_chunk(&reader).await {
         let Some(inner) = weak.upgrade() else { return };
@@ -372,9 +425,5 @@ async fn read_stream(weak: Weak<RefCell<Inner>>, reader: Reader, own: bool) {
             Ok(None) => {}
             Err(e) => return fail(&inner, format!("bad TURN framing on the stream: {e}")),
         }
-    }
-    // The relay ended the stream: the next oversize message opens a new one.
-    if let Some(inner) = weak.upgrade().filter(|_| own) {
-        inner.borrow_mut().stream = StreamSlot::None;
     }
 }

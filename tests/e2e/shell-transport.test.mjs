@@ -2,8 +2,8 @@
 // `__TestTransport` export, against polyrtc-relay: TURN over WebSocket (Binding round trips,
 // per-turn batching into one frame, close, a dead port) and over WebTransport with the relay's
 // self-signed certificate pinned by the hashes it publishes at /webtransport (datagrams, and the
-// stream for messages over the datagram size). Also the engine timer (src/timer.rs) and the
-// handle's waker. Loopback only: run inside scripts/netns.sh.
+// stream for messages over the datagram size or beyond a burst the datagram queue takes). Also
+// the engine timer (src/timer.rs) and the handle's waker. Loopback only: run inside scripts/netns.sh.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startServer, launchBrowser } from "./harness.mjs";
@@ -19,7 +19,8 @@ async function metric(name) {
 }
 
 before(async () => {
-  relay = await startRelay();
+  // Room for the WebTransport burst of Binding requests (unauthenticated: rate-limited per IP).
+  relay = await startRelay(["--unauth-burst", "1000"]);
   wsPort = Number(new URL(relay.http).port);
   const published = await (await fetch(relay.hashesUrl)).json();
   wtTargets.push({ name: "polyrtc-relay", ...published, hashesUrl: relay.hashesUrl });
@@ -178,6 +179,16 @@ async function wtRoundTrips(target) {
     const big = [T.bindingRequest(1600), T.bindingRequest(2000)];
     for (const b of big) t.send(b.bytes);
     await until(() => log.messages.length >= 10);
+    const writesBeforeBurst = t.writes;
+    // 100 in one turn: past the datagram writer's queue limit the rest take the stream (in one
+    // write) instead of piling up; every one is answered.
+    const burst = [];
+    for (let i = 0; i < 100; i++) {
+      const req = T.bindingRequest();
+      burst.push(req.tid);
+      t.send(req.bytes);
+    }
+    await until(() => log.messages.length >= 110);
     const out = {
       endpoint: { url: endpoint.url, hashes: endpoint.serverCertificateHashes.length },
       opened,
@@ -185,7 +196,9 @@ async function wtRoundTrips(target) {
       big: big.map((b) => b.tid),
       datagramWrites,
       chunksAfterSmall,
-      writes: t.writes,
+      writes: writesBeforeBurst,
+      burst,
+      burstWrites: t.writes - writesBeforeBurst,
       messages: log.messages,
     };
     t.close();
@@ -207,9 +220,17 @@ async function wtRoundTrips(target) {
     [...r.small].sort(),
   );
   assert.deepEqual(
-    r.messages.slice(8).map((m) => m.tid),
+    r.messages.slice(8, 10).map((m) => m.tid),
     r.big,
   );
+  assert.deepEqual(
+    r.messages
+      .slice(10)
+      .map((m) => m.tid)
+      .sort(),
+    [...r.burst].sort(),
+  );
+  assert.ok(r.burstWrites > 1 && r.burstWrites < 100, `burst of 100 in ${r.burstWrites} writes`);
   assert.deepEqual(r.closed, { state: "closed", reason: "closed by polyrtc" });
 }
 

@@ -4,8 +4,10 @@
 // relay candidate, a little later. The default transport (WebSocket, BENCHMARKS.md "Relay
 // transport") is used for a relay named by its WebSocket URL even when it also publishes
 // WebTransport, and WebTransport, when asked for and healthy, does not fall back. The relay's
-// per-transport allocation counter tells which transport carried each allocation. Loopback
-// only: run inside scripts/netns.sh.
+// per-transport allocation counter tells which transport carried each allocation. A data
+// channel over WebTransport carries a bulk transfer both ways, every byte in order (full-size
+// SCTP packets exceed a datagram and take the stream). Loopback only: run inside
+// scripts/netns.sh.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import dgram from "node:dgram";
@@ -158,5 +160,109 @@ test("WebTransport certificate not the pinned one: WebSocket (explicit webSocket
   const r = await gather(page, relay.wt);
   assert.deepEqual([r.websocket, r.webtransport], [1, 0]);
   assert.ok(r.ms < 5000, `relay candidate after ${r.ms} ms`);
+  await page.close();
+});
+
+/**
+ * In the page: sends `total` bytes on `channel` in 16 KiB messages (byte i is a function of i
+ * and of its message's index, so a lost, repeated or reordered message shows) and checks what
+ * `peer` receives on its side; resolves with the bytes checked and the first wrong offset.
+ */
+const TRANSFER = `(${async (send, recv, total, timeoutMs) => {
+  const size = 16384;
+  const byteAt = (i) => ((i >>> 14) * 131 + i) & 255;
+  const received = new Promise((resolve, reject) => {
+    let got = 0;
+    let wrong = -1;
+    recv.binaryType = "arraybuffer";
+    const timer = setTimeout(() => reject(new Error(`received ${got} of ${total} B`)), timeoutMs);
+    recv.onmessage = (e) => {
+      const bytes = new Uint8Array(e.data);
+      for (let k = 0; k < bytes.length && wrong < 0; k++) {
+        if (bytes[k] !== byteAt(got + k)) wrong = got + k;
+      }
+      got += bytes.length;
+      if (got >= total) {
+        clearTimeout(timer);
+        resolve({ got, wrong });
+      }
+    };
+  });
+  const high = 1 << 20;
+  send.bufferedAmountLowThreshold = high / 4;
+  let sent = 0;
+  const pump = () => {
+    while (sent < total && send.bufferedAmount < high) {
+      const n = Math.min(size, total - sent);
+      const chunk = new Uint8Array(n);
+      for (let k = 0; k < n; k++) chunk[k] = byteAt(sent + k);
+      send.send(chunk);
+      sent += n;
+    }
+    if (sent >= total) send.onbufferedamountlow = null;
+  };
+  send.onbufferedamountlow = pump;
+  pump();
+  return received;
+}})`;
+
+test("WebTransport carries a bulk transfer both ways: 2 MiB polyfill → native and 2 MiB native → polyfill, every byte in order", async () => {
+  const page = await openPage({ url: relay.wt, hashesUrl: relay.hashesUrl });
+  const before = {
+    ...(await allocations()),
+    malformed: await relay.metric("turn_malformed_total"),
+    rx: await relay.metric("turn_client_rx_bytes_total", "webtransport"),
+    tx: await relay.metric("turn_client_tx_bytes_total", "webtransport"),
+  };
+  const iceServers = [{ urls: relay.wt, username: USER, credential: PASSWORD }];
+  const [a, b] = await page.evaluate(
+    (config) => {
+      const a = globalThis.__ice.create("polyfill", config);
+      const b = globalThis.__ice.create("native", {});
+      globalThis.__bulk = {};
+      globalThis.__bulk.a = globalThis.__ice.pcOf(a).createDataChannel("bulk");
+      globalThis.__ice.pcOf(b).ondatachannel = (e) => {
+        if (e.channel.label === "bulk") globalThis.__bulk.b = e.channel;
+      };
+      return [a, b];
+    },
+    { iceServers },
+  );
+  await call(page, "accept", a, await call(page, "answer", b, await call(page, "offer", a)));
+  const deadline = Date.now() + 15000;
+  for (;;) {
+    await call(page, "addCandidates", b, await call(page, "takeCandidates", a));
+    await call(page, "addCandidates", a, await call(page, "takeCandidates", b));
+    const open = await page.evaluate(
+      () => globalThis.__bulk.a.readyState === "open" && globalThis.__bulk.b?.readyState === "open",
+    );
+    if (open) break;
+    assert.ok(Date.now() < deadline, "the bulk channel did not open");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const total = 2 << 20;
+  const t0 = Date.now();
+  const [up, down] = await page.evaluate(
+    async ([code, total]) => {
+      const transfer = (0, eval)(code);
+      const { a, b } = globalThis.__bulk;
+      return Promise.all([transfer(a, b, total, 15000), transfer(b, a, total, 15000)]);
+    },
+    [TRANSFER, total],
+  );
+  const ms = Date.now() - t0;
+  process.stderr.write(`  2 × 2 MiB over WebTransport in ${ms} ms\n`);
+  assert.deepEqual(up, { got: total, wrong: -1 }, "polyfill → native");
+  assert.deepEqual(down, { got: total, wrong: -1 }, "native → polyfill");
+  // Over WebTransport, both ways, and no stream the relay could not parse.
+  const after = await allocations();
+  assert.deepEqual(
+    [after.websocket - before.websocket, after.webtransport - before.webtransport],
+    [0, 1],
+  );
+  assert.equal(await relay.metric("turn_malformed_total"), before.malformed);
+  assert.ok((await relay.metric("turn_client_rx_bytes_total", "webtransport")) - before.rx > total);
+  assert.ok((await relay.metric("turn_client_tx_bytes_total", "webtransport")) - before.tx > total);
+  await page.evaluate(([a, b]) => [a, b].forEach((id) => globalThis.__ice.close(id)), [a, b]);
   await page.close();
 });
