@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # crates/dtls inside headless Chromium (wasm32, release profile) beside the same measurements
-# natively (crates/dtls/examples/dtls_bench.rs), in one run:
+# natively (crates/dtls/benches/dtls_bench.rs), in one run:
 #   - in-memory handshake time, client + server both in wasm, ECDSA P-256 certificates made
 #     beforehand, default suites (median of 20; ChaCha20-Poly1305 is negotiated);
 #   - 1,200-byte application-data records, AES-128-GCM and ChaCha20-Poly1305, ~10 MB each:
@@ -26,7 +26,7 @@ grep -q 'test result: ok' "$work/wasm.log" || { cat "$work/wasm.log" >&2; exit 1
 [ "$(wc -l <"$work/wasm.txt")" -eq 5 ] || { echo "expected 5 result lines" >&2; cat "$work/wasm.log" >&2; exit 1; }
 
 echo "== crates/dtls natively (release profile)"
-cargo run --quiet --release -p polyrtc-dtls --example dtls_bench -- "$handshakes" "$records" \
+cargo bench --quiet -p polyrtc-dtls --bench dtls_bench -- "$handshakes" "$records" \
   | tee "$work/native.txt"
 
 echo

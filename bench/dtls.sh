@@ -16,7 +16,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 echo "== crates/dtls (native, release profile)"
-cargo run --quiet --release -p polyrtc-dtls --example dtls_bench -- "$handshakes" "$records" \
+cargo bench --quiet -p polyrtc-dtls --bench dtls_bench -- "$handshakes" "$records" \
   | tee "$work/ours.txt"
 
 echo "== openssl speed (1,200-byte buffers, ${secs}s each)"

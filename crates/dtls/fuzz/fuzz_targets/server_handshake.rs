@@ -1,10 +1,11 @@
 //! Length-prefixed datagrams into a server endpoint (see `polyrtc_dtls::fuzz::server_handshake`).
 #![no_main]
 
-// A native measuring/fuzzing tool: it reads the real clock, which panics on wasm32. Refuse to
-// build there rather than trap at run time.
-#[cfg(target_arch = "wasm32")]
-compile_error!("native only: this harness reads the system clock");
+// Test-only: cargo-fuzz (scripts/fuzz.sh) is the one builder of this target and sets
+// `--cfg fuzzing`; it builds natively with sanitizers, never for wasm32, so the base time below
+// can come from the real clock. Anything else building it is refused at compile time.
+#[cfg(not(fuzzing))]
+compile_error!("a cargo-fuzz target: build it with `cargo +nightly fuzz` (scripts/fuzz.sh)");
 
 use std::sync::OnceLock;
 use std::time::Instant;
@@ -24,12 +25,18 @@ fn certificate() -> &'static Certificate {
     })
 }
 
+/// The time every input starts at: read once per fuzzing process; the endpoint only ever sees
+/// it (and the offsets the input adds) as a parameter.
+fn base_time() -> Instant {
+    static BASE: OnceLock<Instant> = OnceLock::new();
+    *BASE.get_or_init(Instant::now)
+}
+
 fuzz_target!(|data: &[u8]| {
-    // Only the harness reads the clock; the endpoint sees it as an input.
     polyrtc_dtls::fuzz::server_handshake(
         Config::new(certificate().clone()),
         ChaCha20Rng::seed_from_u64(2),
-        Instant::now(),
+        base_time(),
         data,
     );
 });
