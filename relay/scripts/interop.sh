@@ -15,7 +15,8 @@ BIN="$CARGO_TARGET_DIR/debug/polyrtc-relay"
 PORT="${PORT:-34781}"
 RUN_TIMEOUT="${RUN_TIMEOUT:-30}"
 V6=""
-if python3 -c 'import socket; socket.socket(socket.AF_INET6, socket.SOCK_DGRAM).bind(("::1", 0))' 2>/dev/null; then
+# Node, not python3: a fresh machine has only Rust, Node and npm.
+if node -e 'require("dgram").createSocket("udp6").on("error", () => process.exit(1)).bind(0, "::1", () => process.exit(0))' 2>/dev/null; then
   V6="--relay-ip ::1"
 else
   echo "note: no ::1 here, IPv6 relay runs skipped"
