@@ -16,7 +16,7 @@
 //      MEM_N (idle connections, 20), ONLY (comma-separated row numbers to run, for profiling).
 import fs from "node:fs";
 import path from "node:path";
-import zlib from "node:zlib";
+import { gz } from "./gzip-size.mjs";
 import { startServer, launchBrowser, CHROMIUM_ARGS, REPO_ROOT } from "../tests/e2e/harness.mjs";
 import { startRelay, USER, PASSWORD } from "../tests/e2e/relay-process.mjs";
 import { startWsPeer } from "./ws-peer.mjs";
@@ -166,17 +166,6 @@ const pct = (xs, p) => {
   const s = [...xs].sort((x, y) => x - y);
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
 };
-
-function gz(files) {
-  let raw = 0;
-  let packed = 0;
-  for (const f of files) {
-    const body = fs.readFileSync(f);
-    raw += body.length;
-    packed += zlib.gzipSync(body, { level: 9 }).length;
-  }
-  return { raw, packed };
-}
 
 const log = (s) => process.stderr.write(`${s}\n`);
 const rows = [];

@@ -6,22 +6,12 @@
 // Run: scripts/netns.sh -- node bench/startup.mjs [runs]   (after scripts/build.sh)
 import fs from "node:fs";
 import path from "node:path";
-import zlib from "node:zlib";
+import { gz } from "./gzip-size.mjs";
 import { startServer, launchBrowser } from "../tests/e2e/harness.mjs";
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
 const runs = Number(process.argv[2] ?? 10);
 
-function gz(files) {
-  let raw = 0;
-  let packed = 0;
-  for (const f of files) {
-    const body = fs.readFileSync(f);
-    raw += body.length;
-    packed += zlib.gzipSync(body, { level: 9 }).length;
-  }
-  return { raw, packed };
-}
 const jsFiles = fs
   .readdirSync(path.join(root, "js"))
   .filter((f) => f.endsWith(".js"))

@@ -12,7 +12,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
-import { startServer, launchBrowser, CHROMIUM_ARGS } from "./harness.mjs";
+import { startServer, launchBrowser, CHROMIUM_ARGS, until as waitUntil } from "./harness.mjs";
 import { startRelay, USER, PASSWORD } from "./relay-process.mjs";
 
 let relay, server;
@@ -45,6 +45,9 @@ after(async () => {
   relay?.stop();
 });
 
+/** This file waits 15 s by default and polls every 40 ms. */
+const until = (what, fn, timeoutMs = 15000) => waitUntil(what, fn, timeoutMs, 40);
+
 const call = (page, fn, ...args) =>
   page.evaluate(([f, a]) => globalThis.__ice[f](...a), [fn, args]);
 
@@ -52,23 +55,6 @@ const config = (kind) =>
   kind === "polyfill"
     ? { iceServers: [{ urls: relay.ws, username: USER, credential: PASSWORD }] }
     : {};
-
-async function until(what, fn, timeoutMs = 15000) {
-  const t0 = Date.now();
-  const deadline = Date.now() + timeoutMs;
-  let last;
-  for (;;) {
-    last = await fn();
-    if (last.ok) {
-      if (process.env.POLYRTC_E2E_TIMING === "1")
-        process.stderr.write(`[timing] ${what}: ${Date.now() - t0} ms\n`);
-      return last;
-    }
-    if (Date.now() > deadline)
-      assert.fail(`timed out waiting for ${what}: ${JSON.stringify(last).slice(0, 2000)}`);
-    await new Promise((r) => setTimeout(r, 40));
-  }
-}
 
 const OFFERER_LABELS = ["lifetime", "neg", "neg-unordered", "plain", "retransmits", "unordered"];
 

@@ -5,7 +5,7 @@
 // close by one side reaches the other. Loopback only: run inside scripts/netns.sh.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startServer, launchBrowser, CHROMIUM_ARGS } from "./harness.mjs";
+import { startServer, launchBrowser, CHROMIUM_ARGS, until } from "./harness.mjs";
 import { startRelay, USER, PASSWORD } from "./relay-process.mjs";
 
 let relay, server;
@@ -39,18 +39,6 @@ const call = (page, fn, ...args) =>
   page.evaluate(([f, a]) => globalThis.__ice[f](...a), [fn, args]);
 
 const polyfill = () => ({ iceServers: [{ urls: relay.ws, username: USER, credential: PASSWORD }] });
-
-async function until(what, fn, timeoutMs = 20000) {
-  const deadline = Date.now() + timeoutMs;
-  let last;
-  for (;;) {
-    last = await fn();
-    if (last.ok) return last;
-    if (Date.now() > deadline)
-      assert.fail(`timed out waiting for ${what}: ${JSON.stringify(last)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** Offer/answer with a "dc" channel from the offerer, trickle until both channels are open. */
 async function connect(a, b) {

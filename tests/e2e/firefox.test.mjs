@@ -9,7 +9,7 @@
 // the polyfill's relay candidate pairs with Firefox's host candidate on 10.99.0.1.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startServer, launchBrowser, CHROMIUM_ARGS } from "./harness.mjs";
+import { startServer, launchBrowser, CHROMIUM_ARGS, until } from "./harness.mjs";
 import { startRelay, USER, PASSWORD } from "./relay-process.mjs";
 import { firefoxMissing, launchFirefox } from "./firefox-driver.mjs";
 import { expected } from "../pages/datachannel.js";
@@ -121,18 +121,6 @@ async function openFirefox() {
 const polyfillConfig = () => ({
   iceServers: [{ urls: relay.ws, username: USER, credential: PASSWORD }],
 });
-
-async function until(what, fn, timeoutMs = 20000) {
-  const deadline = Date.now() + timeoutMs;
-  let last;
-  for (;;) {
-    last = await fn();
-    if (last.ok) return last;
-    if (Date.now() > deadline)
-      assert.fail(`timed out waiting for ${what}: ${JSON.stringify(last)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** Offer/answer with a "dc" channel from the offerer, trickle until both ends have it open. */
 async function connect(a, b) {

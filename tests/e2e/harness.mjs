@@ -10,6 +10,7 @@
 //   POLYRTC_E2E_TIMEOUT_MS      per-scenario timeout inside the page (default 15000)
 //   POLYRTC_E2E_DEBUG=1         forward page console messages to stderr
 
+import assert from "node:assert/strict";
 import fsp from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -150,4 +151,25 @@ export function firstDifference(a, b) {
     }
   }
   return null;
+}
+
+/**
+ * Polls `fn` every `pollMs` until it returns `{ ok: true, … }` (which it returns), failing the test
+ * with `what` and the last result after `timeoutMs`. POLYRTC_E2E_TIMING=1 prints how long it took.
+ */
+export async function until(what, fn, timeoutMs = 20000, pollMs = 50) {
+  const t0 = Date.now();
+  const deadline = t0 + timeoutMs;
+  let last;
+  for (;;) {
+    last = await fn();
+    if (last.ok) {
+      if (process.env.POLYRTC_E2E_TIMING === "1")
+        process.stderr.write(`[timing] ${what}: ${Date.now() - t0} ms\n`);
+      return last;
+    }
+    if (Date.now() > deadline)
+      assert.fail(`timed out waiting for ${what}: ${JSON.stringify(last).slice(0, 2000)}`);
+    await new Promise((r) => setTimeout(r, pollMs));
+  }
 }

@@ -14,7 +14,7 @@
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
-import { startServer, launchBrowser, CHROMIUM_ARGS } from "./harness.mjs";
+import { startServer, launchBrowser, CHROMIUM_ARGS, until } from "./harness.mjs";
 import { startRelay, USER, PASSWORD } from "./relay-process.mjs";
 
 let server, browser, mobile, immobile;
@@ -93,18 +93,6 @@ after(async () => {
 const call = (page, fn, ...args) =>
   page.evaluate(([f, a]) => globalThis.__ice[f](...a), [fn, args]);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-async function until(what, fn, timeoutMs) {
-  const deadline = Date.now() + timeoutMs;
-  let last;
-  for (;;) {
-    last = await fn();
-    if (last.ok) return last;
-    if (Date.now() > deadline)
-      assert.fail(`timed out waiting for ${what}: ${JSON.stringify(last)}`);
-    await sleep(50);
-  }
-}
 
 /** Trickles candidates both ways until both sides are "connected"; returns the new ones. */
 async function trickleUntilConnected(page, poly, native, timeoutMs = 20000) {
