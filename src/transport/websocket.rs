@@ -1,6 +1,6 @@
 //! TURN over WebSocket: the relay's `/turn` endpoint, subprotocol `turn`, binary frames that each
 //! carry whole stream-framed messages (relay/src/server/http.rs). Everything queued in one
-//! event-loop turn leaves as one frame.
+//! event-loop turn leaves at its end, in as few frames of at most [`MAX_FRAME`] bytes as hold it.
 
 use super::{
     deliver, js_error_text, schedule_flush, set_state, CloseKind, CloseReason, Common, HasCommon,
@@ -8,6 +8,7 @@ use super::{
 };
 use js_sys::{ArrayBuffer, Uint8Array};
 use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::rc::{Rc, Weak};
 use wasm_bindgen::prelude::*;
 use web_sys::{BinaryType, CloseEvent, MessageEvent, WebSocket};
@@ -16,6 +17,12 @@ use web_sys::{BinaryType, CloseEvent, MessageEvent, WebSocket};
 const SUBPROTOCOL: &str = "turn";
 /// RFC 6455 §7.4.1: normal closure.
 const NORMAL_CLOSURE: u16 = 1000;
+/// Largest frame built from queued messages. The relay refuses a WebSocket message over 1 MiB
+/// and ends the session (relay/src/server/http.rs `MAX_WS_MESSAGE`), and a full SCTP congestion
+/// window sent in one turn is several MiB: in one frame it closed the session, and every T3-rtx
+/// retransmission of the window closed the next one. 64 KiB is what the relay batches towards
+/// us (relay/src/server/queue.rs `BATCH_BYTES`).
+const MAX_FRAME: usize = 64 * 1024;
 
 pub struct WebSocketTransport {
     inner: Rc<RefCell<Inner>>,
@@ -24,8 +31,9 @@ pub struct WebSocketTransport {
 struct Inner {
     common: Common,
     socket: WebSocket,
-    /// Messages queued this turn, back to back: the next frame.
-    queue: Vec<u8>,
+    /// Messages queued this turn, back to back, split into the next frames (each at most
+    /// [`MAX_FRAME`] bytes unless it holds one larger message).
+    queue: VecDeque<Vec<u8>>,
     /// An `error` event came before `close`: the close is a failure whatever its code.
     errored: bool,
     /// The event handlers, alive as long as the socket may call them.
@@ -50,7 +58,7 @@ impl WebSocketTransport {
         let inner = Rc::new(RefCell::new(Inner {
             common: Common::new(on_input, on_state),
             socket: socket.clone(),
-            queue: Vec::new(),
+            queue: VecDeque::new(),
             errored: false,
             _handlers: Vec::new(),
         }));
@@ -77,7 +85,12 @@ impl WebSocketTransport {
             if let TransportState::Closed(_) = inner.common.state {
                 return Err(TransportError::NotOpen(inner.common.state.name()));
             }
-            inner.queue.extend_from_slice(&message);
+            match inner.queue.back_mut() {
+                Some(frame) if frame.len() + message.len() <= MAX_FRAME => {
+                    frame.extend_from_slice(&message)
+                }
+                _ => inner.queue.push_back(message),
+            }
         }
         schedule_flush(&self.inner, flush);
         Ok(())
@@ -103,7 +116,8 @@ impl WebSocketTransport {
 
     pub fn buffered_amount(&self) -> usize {
         let inner = self.inner.borrow();
-        inner.queue.len() + inner.socket.buffered_amount() as usize
+        let queued: usize = inner.queue.iter().map(Vec::len).sum();
+        queued + inner.socket.buffered_amount() as usize
     }
 
     pub fn writes(&self) -> u64 {
@@ -144,23 +158,28 @@ fn handler(
     })
 }
 
-/// One frame with everything queued, if open.
+/// Everything queued, if open.
 fn flush(inner: &Rc<RefCell<Inner>>) {
-    let result = {
-        let mut guard = inner.borrow_mut();
-        if guard.common.state != TransportState::Open || guard.queue.is_empty() {
+    loop {
+        let result = {
+            let mut guard = inner.borrow_mut();
+            if guard.common.state != TransportState::Open {
+                return;
+            }
+            let Some(frame) = guard.queue.pop_front() else {
+                return;
+            };
+            guard.common.writes += 1;
+            guard.socket.send_with_u8_array(&frame)
+        };
+        if let Err(e) = result {
+            let detail = format!("send failed: {}", js_error_text(&e));
+            set_state(
+                inner,
+                TransportState::Closed(CloseReason::new(CloseKind::Failed, detail)),
+            );
             return;
         }
-        let frame = std::mem::take(&mut guard.queue);
-        guard.common.writes += 1;
-        guard.socket.send_with_u8_array(&frame)
-    };
-    if let Err(e) = result {
-        let detail = format!("send failed: {}", js_error_text(&e));
-        set_state(
-            inner,
-            TransportState::Closed(CloseReason::new(CloseKind::Failed, detail)),
-        );
     }
 }
 

@@ -7,7 +7,9 @@
 // - close() in every phase: no exception or trap, everything ends "closed", the peer sees the
 //   close once SCTP is up, and a new connection works afterwards;
 // - closed connections are freed: live wasm heap bytes and engine handles return to where they
-//   were (the counting allocator behind `__heapStats`).
+//   were (the counting allocator behind `__heapStats`);
+// - a bulk transfer on a clean path, where SCTP's congestion window grows to megabytes, keeps
+//   its relay sessions.
 // Loopback only: run inside scripts/netns.sh.
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -78,6 +80,30 @@ for (const kindB of ["native", "polyfill"]) {
     await healthy(serial);
   });
 }
+
+// The page's WebSocket transport used to send everything queued in one turn as one frame; once
+// SCTP's congestion window passed 1 MiB the relay refused the frame (its WebSocket message limit)
+// and ended the session, and every T3-rtx retransmission of the window ended the next one: the
+// transfer stalled for good at 2–4 MiB (bench/datachannel.mjs, 8 MiB polyfill ↔ polyfill).
+test("8 MiB each way with 4 MiB buffered on a clean path: polyfill ↔ polyfill keeps its relay sessions", async () => {
+  const serial = await healthy();
+  const moves0 = await robust.relay.metric("turn_mobility_moves_total");
+  const EIGHT_MB = 8 * 1024 * 1024;
+  const r = await run("bulk", "polyfill", "polyfill", iceServer(), EIGHT_MB, 4 * 1024 * 1024);
+  assert.equal(r.failed, undefined, JSON.stringify(r));
+  for (const [dir, s] of [
+    ["a → b", r.aToB],
+    ["b → a", r.bToA],
+  ]) {
+    assert.deepEqual(s.errors, [], `${dir}: every chunk in order and intact`);
+    assert.equal(s.bytes, EIGHT_MB, `${dir}: every byte`);
+    assert.ok(s.maxBuffered > 2 * 1024 * 1024, `${dir}: the sender kept megabytes buffered`);
+    console.log(`# ${dir}: 8 MiB in ${(s.ms / 1000).toFixed(1)} s`);
+  }
+  const moves = (await robust.relay.metric("turn_mobility_moves_total")) - moves0;
+  assert.equal(moves, 0, "no relay session was lost and re-opened during the transfer");
+  await healthy(serial);
+});
 
 test("closed connections are freed in wasm memory", async () => {
   const serial = await healthy();

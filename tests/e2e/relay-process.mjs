@@ -46,7 +46,7 @@ export async function startRelay(extra = [], { relayIp = "127.0.0.1" } = {}) {
       `${USER}:${PASSWORD}`,
       "--allow-loopback-peers",
       "--log",
-      "warn",
+      process.env.POLYRTC_RELAY_LOG ?? "warn",
       ...extra,
     ],
     { stdio: ["ignore", "inherit", "inherit"] },

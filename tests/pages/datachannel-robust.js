@@ -106,9 +106,8 @@ function chunk(seq, size) {
 }
 
 /** Sends `total` bytes in CHUNK-sized messages, never more than `high` bytes buffered. */
-async function sendBulk(channel, total) {
-  const high = 1024 * 1024;
-  channel.bufferedAmountLowThreshold = 256 * 1024;
+async function sendBulk(channel, total, high) {
+  channel.bufferedAmountLowThreshold = high / 4;
   let maxBuffered = 0;
   for (let seq = 0; seq * CHUNK < total; seq++) {
     while (channel.bufferedAmount > high) {
@@ -144,14 +143,17 @@ function receiveBulk(channel, total) {
   return { state, done };
 }
 
-/** `total` bytes each way at once over an ordered reliable channel. */
-export async function bulk(kindA, kindB, relay, total) {
+/** `total` bytes each way at once over an ordered reliable channel, at most `high` buffered. */
+export async function bulk(kindA, kindB, relay, total, high = 1024 * 1024) {
   const { a, b, chA, chB } = await connectPair(kindA, kindB, relay, { label: "bulk" });
   const atB = receiveBulk(chB, total);
   const atA = receiveBulk(chA, total);
   const t0 = performance.now();
   try {
-    const [sentA, sentB] = await Promise.all([sendBulk(chA, total), sendBulk(chB, total)]);
+    const [sentA, sentB] = await Promise.all([
+      sendBulk(chA, total, high),
+      sendBulk(chB, total, high),
+    ]);
     await withTimeout(Promise.all([atB.done, atA.done]), 120000, "bulk delivery");
     return {
       ms: performance.now() - t0,
