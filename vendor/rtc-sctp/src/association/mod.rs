@@ -179,6 +179,9 @@ pub struct Association {
     /// retransmit scan entirely in the steady state, where nothing is ever
     /// marked — that scan was the single hottest function in the send profile.
     t3_retransmit_pending: bool,
+    /// POLYRTC: TSNs that reached three miss indications since the last fast-retransmission
+    /// packet; those that did not fit it are marked for retransmission as cwnd allows.
+    newly_lost: Vec<u32>,
 
     will_send_shutdown_ack: bool,
     will_send_shutdown_complete: bool,
@@ -302,6 +305,7 @@ impl Default for Association {
             will_retransmit_fast: false,
             will_retransmit_reconfig: false,
             t3_retransmit_pending: false,
+            newly_lost: Vec::new(),
 
             will_send_shutdown_ack: false,
             will_send_shutdown_complete: false,
@@ -2046,6 +2050,9 @@ impl Association {
                     let sent_before_acked = c.nsent <= 1 || c.send_seq < newest_acked;
                     if c.is_outstanding() && sent_before_acked && c.miss_indicator < 3 {
                         c.miss_indicator += 1;
+                        if c.miss_indicator == 3 {
+                            self.newly_lost.push(tsn);
+                        }
                         if c.miss_indicator == 3 && self.in_fast_recovery {
                             self.will_retransmit_fast = true;
                         }
@@ -2601,9 +2608,32 @@ impl Association {
                 }
             }
             self.bundle_data_chunks_into_packets(to_fast_retrans, &mut raw_packets);
+
+            // POLYRTC: RFC 9260 §7.2.4 step 1 marks every chunk with three miss indications
+            // for retransmission; only the first packet's worth goes at once, ignoring cwnd
+            // (step 3), the rest go as cwnd allows, ahead of new data (§6.1 C), as in dcsctp.
+            // Upstream left the rest unmarked: after a burst loss they waited for T3-rtx.
+            self.mark_remaining_fast_retransmit_candidates();
         }
 
         raw_packets
+    }
+
+    /// POLYRTC: see the call in `gather_outbound_fast_retransmission_packets`. Looks only at
+    /// the chunks that newly reached three miss indications (bounded by the candidates).
+    fn mark_remaining_fast_retransmit_candidates(&mut self) {
+        let mut marked = false;
+        for tsn in std::mem::take(&mut self.newly_lost) {
+            if let Some(c) = self.inflight_queue.get_mut(tsn) {
+                if c.nsent > 0 && !c.retransmit && c.is_fast_retransmit_candidate() {
+                    c.retransmit = true;
+                    marked = true;
+                }
+            }
+        }
+        if marked {
+            self.t3_retransmit_pending = true;
+        }
     }
 
     fn gather_outbound_sack_packets(&mut self, mut raw_packets: Vec<Bytes>) -> Vec<Bytes> {

@@ -344,3 +344,57 @@ fn invalid_pending_message_closes_without_sending_or_rearming_timers() -> Result
     }
     Ok(())
 }
+
+/// POLYRTC: a burst loss larger than one packet. RFC 9260 §7.2.4 marks every chunk with three
+/// miss indications for retransmission; one packet's worth goes at once and the rest as cwnd
+/// allows. Upstream sent only the first packet and left the others to T3-rtx (cwnd 1 MTU, a
+/// stall of at least RTO.Min), which was every burst loss at a peer's full socket buffer.
+#[test]
+fn burst_loss_is_fast_retransmitted_whole() -> Result<()> {
+    let now = Instant::now();
+    let mut a = timed_test_association();
+    a.cwnd = 40 * a.mtu;
+    a.ssthresh = a.cwnd;
+    a.rwnd = 1 << 20;
+    let ppi = PayloadProtocolIdentifier::Binary;
+    let mut stream = a.open_stream(1, ppi)?;
+    for _ in 0..40 {
+        stream.write_sctp(now, &Bytes::from(vec![1; 1000]), ppi)?;
+    }
+    let sent = transmitted_data(&a.gather_outbound(now).0);
+    assert_eq!(40, sent.len());
+    let cum = sent[0].tsn.wrapping_sub(1);
+    let lost: Vec<u32> = sent[..20].iter().map(|c| c.tsn).collect();
+    let mut retransmitted = std::collections::BTreeSet::new();
+    // The first 20 are lost; a SACK arrives for each of the other 20, one by one.
+    for k in 0..20u16 {
+        let at = now + Duration::from_millis(10 + u64::from(k));
+        a.handle_sack(
+            &ChunkSelectiveAck {
+                cumulative_tsn_ack: cum,
+                advertised_receiver_window_credit: 1 << 20,
+                gap_ack_blocks: vec![crate::chunk::chunk_selective_ack::GapAckBlock {
+                    start: 21,
+                    end: 21 + k,
+                }],
+                ..Default::default()
+            },
+            at,
+        )?;
+        // As the engine does: poll until nothing more is sent.
+        loop {
+            let packets = a.gather_outbound(at).0;
+            if packets.is_empty() {
+                break;
+            }
+            retransmitted.extend(transmitted_data(&packets).iter().map(|c| c.tsn));
+        }
+    }
+    assert_eq!(
+        lost,
+        retransmitted.into_iter().collect::<Vec<_>>(),
+        "every lost chunk was retransmitted before T3-rtx"
+    );
+    assert_eq!(0, a.stats.get_num_t3timeouts());
+    Ok(())
+}
