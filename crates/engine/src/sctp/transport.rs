@@ -117,21 +117,30 @@ impl SctpTransport {
             _ => {}
         }
         self.process(now);
+        // Collect what this packet calls for now, not after the whole batch it came in: the SACK
+        // due every second DATA packet (RFC 9260 §6.2) must not become one SACK per relay batch
+        // (up to ~50 packets), because a sender in slow start grows cwnd by at most one MTU per
+        // SACK (RFC 9260 §7.2.1): Chromium sending to us stayed at a small window.
+        self.gather_transmits(now);
     }
 
     /// The next SCTP packet to hand to DTLS.
     pub fn poll_transmit(&mut self, now: Instant) -> Option<Vec<u8>> {
         if self.transmits.is_empty() {
-            let associations = self.handshaking.iter_mut().chain(self.association.as_mut());
-            for (_, association) in associations {
-                while let Some(transmit) = association.poll_transmit(now) {
-                    if let Payload::RawEncode(packets) = transmit.message {
-                        self.transmits.extend(packets);
-                    }
+            self.gather_transmits(now);
+        }
+        self.transmits.pop_front().map(|packet| packet.to_vec())
+    }
+
+    fn gather_transmits(&mut self, now: Instant) {
+        let associations = self.handshaking.iter_mut().chain(self.association.as_mut());
+        for (_, association) in associations {
+            while let Some(transmit) = association.poll_transmit(now) {
+                if let Payload::RawEncode(packets) = transmit.message {
+                    self.transmits.extend(packets);
                 }
             }
         }
-        self.transmits.pop_front().map(|packet| packet.to_vec())
     }
 
     pub fn poll_timeout(&self) -> Option<Instant> {
