@@ -1,6 +1,7 @@
 // Page side of bench/datachannel.mjs: native and polyfilled RTCPeerConnections whose offers,
 // answers and candidates Node routes between pages (and browsers) as they happen (the page calls
-// the exposed `__benchSignal`; Node calls `signal()` on the other side). Each measurement runs on
+// `__benchSignal`, from bench/page-rpc.js or Playwright's exposeFunction; Node calls `signal()` on
+// the other side). Each measurement runs on
 // the offering side with its own clock; the answering side is a sink/echo:
 //   string "T:<n>"   expect n binary bytes, answer "done" when they have all arrived
 //   string "p..."    echoed back as is (RTT)
@@ -215,6 +216,12 @@ export function close(key) {
 }
 
 /** The live wasm instance's linear memory size and the JS heap (Chromium only), in bytes. */
+/** Runs the garbage collector (the browsers start with --expose-gc). */
+export function gc() {
+  globalThis.gc?.();
+  return true;
+}
+
 export function memory() {
   return {
     wasm: P.__testing.memoryBytes,

@@ -5,21 +5,29 @@
 //  - one-channel throughput, ordered and reliable: TOTAL bytes in SIZE-byte binary messages,
 //    at most 4 MiB in bufferedAmount (refilled at bufferedamountlow), timed on the sender from
 //    the first send to the receiver's "done" message;
+//  - CPU time of the run's processes (browsers, relay, Node) per MiB of that transfer: on a small
+//    machine every row is CPU-bound, so this is what the MB/s ratios come from;
 //  - RTT of 16-byte string ping-pongs (p50/p90 of RTT_N sequential samples);
 //  - wasm memory (WebAssembly.Memory growth) and JS heap per idle connected polyfill connection;
 //  - gzipped size of the wasm module and the JS as shipped.
 // The offerer is the sender and the one measuring; pairs are "offerer ↔ answerer".
-// Signalling goes page → Node → page as it happens (exposeFunction), for every pair alike.
+// Every pair has its offerer in one browser and its answerer in another (two machines' worth of
+// processes, as in a call). The browsers run with no DevTools client attached
+// (bench/page-driver.mjs says why); Node calls page functions and routes signalling page → Node →
+// page as it happens over the driver's WebSocket, for every pair alike. PROFILE=... runs the
+// pages under Playwright instead, for the CPU profiler.
 // Run: bash bench/datachannel.sh (builds what it needs), or inside scripts/netns.sh:
 //   POLYRTC_RELAY_BIN=target/release/polyrtc-relay node bench/datachannel.mjs [runs]
 // Env: TOTAL (bytes, default 32 MiB), SIZE (bytes per message, 32 KiB), RTT_N (1000),
-//      MEM_N (idle connections, 20), ONLY (comma-separated row numbers to run, for profiling).
+//      MEM_N (idle connections, 20), ONLY (comma-separated row numbers to run, for profiling),
+//      PROFILE (row numbers whose throughput run is CPU-profiled, under Playwright).
 import fs from "node:fs";
 import path from "node:path";
 import { gz } from "./gzip-size.mjs";
 import { startServer, launchBrowser, CHROMIUM_ARGS, REPO_ROOT } from "../tests/e2e/harness.mjs";
 import { startRelay, USER, PASSWORD } from "../tests/e2e/relay-process.mjs";
 import { startWsPeer } from "./ws-peer.mjs";
+import { startDriver } from "./page-driver.mjs";
 
 const runs = Number(process.argv[2] ?? 10);
 const TOTAL = Number(process.env.TOTAL ?? 32 << 20);
@@ -40,30 +48,46 @@ const pageOf = new Map();
 /** Per destination key: the promise chain that keeps its signalling messages in order. */
 const chains = new Map();
 
+/** Signalling from a page for `to`: delivered in order, each after the previous one is handled. */
+function route(to, msg) {
+  const target = pageOf.get(to);
+  if (!target) return;
+  const prev = chains.get(to) ?? Promise.resolve();
+  const next = prev
+    .then(() => call(target, "signal", to, msg))
+    .catch((e) => process.stderr.write(`[signal ${to}] ${e.message}\n`));
+  chains.set(to, next);
+}
+
+const GC = "--js-flags=--expose-gc";
+const driver = PROFILE.length
+  ? null
+  : await startDriver({ origin: server.origin, onSignal: route });
+
+/** A bench page in a browser of its own: { call, page (Playwright only), close }. */
 async function openPage() {
-  const browser = await launchBrowser([...CHROMIUM_ARGS, "--js-flags=--expose-gc"]);
+  if (driver) {
+    const driven = await driver.open("/bench/datachannel.html", [GC]);
+    await driven.call("load");
+    return driven;
+  }
+  const browser = await launchBrowser([...CHROMIUM_ARGS, GC]);
   browsers.push(browser);
   const page = await browser.context.newPage();
   page.on("pageerror", (e) => process.stderr.write(`[pageerror] ${e}\n`));
   if (process.env.POLYRTC_E2E_DEBUG === "1")
     page.on("console", (m) => process.stderr.write(`[page ${m.type()}] ${m.text()}\n`));
-  await page.exposeFunction("__benchSignal", (to, msg) => {
-    const target = pageOf.get(to);
-    if (!target) return;
-    const prev = chains.get(to) ?? Promise.resolve();
-    const next = prev
-      .then(() => target.evaluate(([k, m]) => globalThis.__bench.signal(k, m), [to, msg]))
-      .catch((e) => process.stderr.write(`[signal ${to}] ${e.message}\n`));
-    chains.set(to, next);
-  });
+  await page.exposeFunction("__benchSignal", route);
   await page.goto(`${server.origin}/bench/datachannel.html`);
   await page.waitForFunction(() => globalThis.__bench !== undefined);
   await page.evaluate(() => globalThis.__bench.load());
-  return page;
+  return {
+    page,
+    call: (fn, ...args) => page.evaluate(([f, a]) => globalThis.__bench[f](...a), [fn, args]),
+  };
 }
 
-const call = (page, fn, ...args) =>
-  page.evaluate(([f, a]) => globalThis.__bench[f](...a), [fn, args]);
+const call = (page, fn, ...args) => page.call(fn, ...args);
 
 const side = {
   polyfill: () => ({
@@ -162,6 +186,44 @@ function udpDrops() {
   }
 }
 
+/** Clock ticks per second of /proc/<pid>/stat times (USER_HZ; 100 on Linux). */
+const CLK_TCK = 100;
+
+/**
+ * CPU time in ms used so far by each kind of process of the run (Chromium renderers, network
+ * services, browser and other Chromium processes, the relay, Node); for the transfer's cost.
+ */
+function cpuByKind() {
+  const out = {};
+  for (const pid of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(pid)) continue;
+    let stat, argv;
+    try {
+      stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+      // Chromium rewrites its children's command lines as one string with spaces.
+      argv = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split(/[\0 ]/);
+    } catch {
+      continue; // exited meanwhile
+    }
+    const exe = path.basename(argv[0] ?? "");
+    let kind = null;
+    if (exe === "polyrtc-relay") kind = "relay";
+    else if (exe === "node") kind = "node";
+    else if (exe === "chromium" || exe === "chrome") {
+      const type = argv.find((a) => a.startsWith("--type="))?.slice(7);
+      if (!type) kind = "browser";
+      else if (type === "renderer") kind = "renderer";
+      else if (argv.includes("--utility-sub-type=network.mojom.NetworkService")) kind = "network";
+      else kind = "other";
+    }
+    if (!kind) continue;
+    // Fields after the command name: utime and stime are the 12th and 13th.
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    out[kind] = (out[kind] ?? 0) + ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
+  }
+  return out;
+}
+
 const pct = (xs, p) => {
   const s = [...xs].sort((x, y) => x - y);
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
@@ -186,28 +248,28 @@ try {
       a: side.polyfill,
       b: side.nativeHost,
       pa: pageA,
-      pb: pageA,
+      pb: pageB,
     },
     {
       name: "native (host) ↔ polyfill",
       a: side.nativeHost,
       b: side.polyfill,
       pa: pageA,
-      pb: pageA,
+      pb: pageB,
     },
     {
       name: "native ↔ native, direct (host)",
       a: side.nativeHost,
       b: side.nativeHost,
       pa: pageA,
-      pb: pageA,
+      pb: pageB,
     },
     {
       name: "native ↔ native, both via relay (TURN UDP)",
       a: side.nativeRelay,
       b: side.nativeRelay,
       pa: pageA,
-      pb: pageA,
+      pb: pageB,
     },
   ];
   for (const [i, spec] of scenarios.entries()) {
@@ -232,7 +294,10 @@ try {
     log(`${spec.name}: phase p50 ms after createOffer: ${p50s.join(", ")}`);
     const cipher = await call(spec.pa, "cipher", pair.a.key);
     log(`${spec.name}: DTLS cipher ${cipher}`);
-    const profiled = PROFILE.includes(i + 1) ? await startProfiles([spec.pa, spec.pb]) : null;
+    const profiled = PROFILE.includes(i + 1)
+      ? await startProfiles([spec.pa.page, spec.pb.page])
+      : null;
+    const cpu0 = cpuByKind();
     const drops0 = udpDrops();
     const relayDrops0 = await relay.metric("turn_client_tx_dropped_total");
     // A stalled transfer is a result too (reported, not fatal): the other rows still run.
@@ -242,8 +307,19 @@ try {
       return { ms: NaN, mbps: NaN, stalled: true };
     });
     tput.udpDrops = udpDrops() - drops0;
+    const cpu1 = cpuByKind();
+    const cpu = Object.fromEntries(Object.keys(cpu1).map((k) => [k, cpu1[k] - (cpu0[k] ?? 0)]));
+    tput.cpuMsPerMiB = Object.values(cpu).reduce((a, b) => a + b, 0) / (TOTAL / 2 ** 20);
     tput.relayDrops = (await relay.metric("turn_client_tx_dropped_total")) - relayDrops0;
     if (profiled) await stopProfiles(profiled, spec.name);
+    const cpuText = Object.entries(cpu)
+      .filter(([, ms]) => ms > 0)
+      .sort((x, y) => y[1] - x[1])
+      .map(([k, ms]) => `${k} ${(ms / 1000).toFixed(2)} s`)
+      .join(", ");
+    log(
+      `${spec.name}: CPU during the transfer: ${cpuText}; ${tput.cpuMsPerMiB.toFixed(0)} ms per MiB`,
+    );
     log(
       `${spec.name}: ${tput.mbps.toFixed(1)} MB/s (${tput.ms.toFixed(0)} ms, dropped: ${tput.udpDrops} UDP datagrams for a full socket buffer, ${tput.relayDrops} by the relay for a slow WebSocket/TCP client)`,
     );
@@ -258,29 +334,21 @@ try {
     rows.push({ name: spec.name, open, tput, rtt, cipher });
   }
   if (!ONLY || ONLY.includes(6)) {
+    const cpu0 = cpuByKind();
     const tput = await call(pageA, "wsThroughput", wsPeer.url, TOTAL, SIZE);
+    const cpu1 = cpuByKind();
+    tput.cpuMsPerMiB =
+      Object.keys(cpu1).reduce((sum, k) => sum + cpu1[k] - (cpu0[k] ?? 0), 0) / (TOTAL / 2 ** 20);
     const rtt = await call(pageA, "wsRtt", wsPeer.url, RTT_N);
     log(`bare WebSocket: ${tput.mbps.toFixed(1)} MB/s, rtt p50 ${pct(rtt, 50).toFixed(2)} ms`);
     rows.push({ name: "bare WebSocket (page → Node sink/echo, loopback)", open: null, tput, rtt });
   }
   if (!ONLY || ONLY.includes(7)) {
     // A fresh page (fresh wasm instance); one warm-up pair, then MEM_N idle connected pairs.
-    const page = await browsers[1].context.newPage();
-    await page.exposeFunction("__benchSignal", (to, msg) => {
-      const prev = chains.get(to) ?? Promise.resolve();
-      chains.set(
-        to,
-        prev
-          .then(() => page.evaluate(([k, m]) => globalThis.__bench.signal(k, m), [to, msg]))
-          .catch(() => {}),
-      );
-    });
-    await page.goto(`${server.origin}/bench/datachannel.html`);
-    await page.waitForFunction(() => globalThis.__bench !== undefined);
-    await page.evaluate(() => globalThis.__bench.load());
+    const page = await openPage();
     const spec = { a: side.polyfill, b: side.nativeHost, pa: page, pb: page };
     await connect(spec);
-    const gc = () => page.evaluate(() => globalThis.gc?.());
+    const gc = () => call(page, "gc");
     await gc();
     const before = await call(page, "memory");
     for (let i = 0; i < MEM_N; i++) await connect(spec);
@@ -292,6 +360,7 @@ try {
   }
 } finally {
   for (const b of browsers) await b.close();
+  await driver?.close();
   await server.close();
   await wsPeer.close();
   relay.stop();
@@ -305,16 +374,16 @@ console.log(
   `Data channels: ${runs} runs of createOffer → open; ${(TOTAL / 2 ** 20).toFixed(0)} MiB in ${SIZE}-byte messages; ${RTT_N} pings of 16 B`,
 );
 console.log(
-  "| pair (offerer ↔ answerer) | open p50 ms | open p90 | vs native↔native relay | MB/s | vs native direct | RTT p50 ms | RTT p90 | p50 − native direct |",
+  "| pair (offerer ↔ answerer) | open p50 ms | open p90 | vs native↔native relay | MB/s | vs native direct | CPU ms per MiB | RTT p50 ms | RTT p90 | p50 − native direct |",
 );
-console.log("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+console.log("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
 for (const r of rows) {
   const o50 = r.open ? pct(r.open, 50) : null;
   const oRatio = r.open && viaRelay ? `${(o50 / pct(viaRelay.open, 50)).toFixed(2)}×` : "—";
   const tRatio = base ? `${(r.tput.mbps / base.tput.mbps).toFixed(2)}×` : "—";
   const rttDelta = base ? (pct(r.rtt, 50) - pct(base.rtt, 50)).toFixed(2) : "—";
   console.log(
-    `| ${r.name} | ${f(o50, 0)} | ${f(r.open ? pct(r.open, 90) : null, 0)} | ${oRatio} | ${f(r.tput.mbps)} | ${tRatio} | ${f(pct(r.rtt, 50), 2)} | ${f(pct(r.rtt, 90), 2)} | ${rttDelta} |`,
+    `| ${r.name} | ${f(o50, 0)} | ${f(r.open ? pct(r.open, 90) : null, 0)} | ${oRatio} | ${f(r.tput.mbps)} | ${tRatio} | ${f(r.tput.cpuMsPerMiB, 0)} | ${f(pct(r.rtt, 50), 2)} | ${f(pct(r.rtt, 90), 2)} | ${rttDelta} |`,
   );
 }
 if (mem) {
