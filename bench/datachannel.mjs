@@ -224,6 +224,14 @@ function cpuByKind() {
   return out;
 }
 
+/** CPU ms per kind of process since `before` (a `cpuByKind()`), and their sum per MiB of TOTAL. */
+function cpuSince(before) {
+  const now = cpuByKind();
+  const byKind = Object.fromEntries(Object.keys(now).map((k) => [k, now[k] - (before[k] ?? 0)]));
+  const total = Object.values(byKind).reduce((a, b) => a + b, 0);
+  return { byKind, msPerMiB: total / (TOTAL / 2 ** 20) };
+}
+
 const pct = (xs, p) => {
   const s = [...xs].sort((x, y) => x - y);
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
@@ -307,9 +315,8 @@ try {
       return { ms: NaN, mbps: NaN, stalled: true };
     });
     tput.udpDrops = udpDrops() - drops0;
-    const cpu1 = cpuByKind();
-    const cpu = Object.fromEntries(Object.keys(cpu1).map((k) => [k, cpu1[k] - (cpu0[k] ?? 0)]));
-    tput.cpuMsPerMiB = Object.values(cpu).reduce((a, b) => a + b, 0) / (TOTAL / 2 ** 20);
+    const { byKind: cpu, msPerMiB } = cpuSince(cpu0);
+    tput.cpuMsPerMiB = msPerMiB;
     tput.relayDrops = (await relay.metric("turn_client_tx_dropped_total")) - relayDrops0;
     if (profiled) await stopProfiles(profiled, spec.name);
     const cpuText = Object.entries(cpu)
@@ -336,9 +343,7 @@ try {
   if (!ONLY || ONLY.includes(6)) {
     const cpu0 = cpuByKind();
     const tput = await call(pageA, "wsThroughput", wsPeer.url, TOTAL, SIZE);
-    const cpu1 = cpuByKind();
-    tput.cpuMsPerMiB =
-      Object.keys(cpu1).reduce((sum, k) => sum + cpu1[k] - (cpu0[k] ?? 0), 0) / (TOTAL / 2 ** 20);
+    tput.cpuMsPerMiB = cpuSince(cpu0).msPerMiB;
     const rtt = await call(pageA, "wsRtt", wsPeer.url, RTT_N);
     log(`bare WebSocket: ${tput.mbps.toFixed(1)} MB/s, rtt p50 ${pct(rtt, 50).toFixed(2)} ms`);
     rows.push({ name: "bare WebSocket (page → Node sink/echo, loopback)", open: null, tput, rtt });

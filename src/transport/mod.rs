@@ -5,7 +5,8 @@
 //! the engine for a WebSocket, unpadded, datagram-style, for WebTransport) and the queue is
 //! flushed once per turn of the event loop, from a microtask ([`RelayTransport::flush`] does it at
 //! once). A browser pays per WebSocket frame (DESIGN.md: ~20 MB/s in 1,200-byte frames, ~136 MB/s
-//! in 64 KiB frames), so everything queued in one turn leaves as ONE binary frame. WebTransport
+//! in 64 KiB frames), so everything queued in one turn leaves in as few binary frames as hold it,
+//! each at most 64 KiB (the relay ends a session on a message over 1 MiB). WebTransport
 //! sends each message as one datagram when it fits `datagrams.maxDatagramSize` and the datagram
 //! queue has room, else on one bidirectional stream opened on first need (padding ChannelData).
 //!

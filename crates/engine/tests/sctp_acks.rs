@@ -6,38 +6,24 @@
 
 mod sctp_common;
 
-use polyrtc_engine::sctp::{ChannelParams, SctpEvent};
-use sctp_common::{Conditions, Net};
+use sctp_common::Net;
 use std::time::Duration;
 
 /// SCTP chunk types (RFC 9260 §3.2) of the first chunk, after the 12-byte common header.
 const DATA: u8 = 0;
 const SACK: u8 = 3;
 
-fn first_chunk(packet: &[u8]) -> Option<u8> {
-    packet.get(12).copied()
+/// How many of `packets` start with a chunk of `chunk_type`.
+fn count(packets: &[Vec<u8>], chunk_type: u8) -> usize {
+    packets
+        .iter()
+        .filter(|p| p.get(12) == Some(&chunk_type))
+        .count()
 }
 
 #[test]
 fn a_batch_of_data_packets_gets_a_sack_for_every_second_packet() {
-    let mut net = Net::new(
-        Conditions {
-            latency: Duration::from_millis(1),
-            ..Conditions::CLEAN
-        },
-        7,
-    );
-    net.connect();
-    let now = net.now;
-    let params = ChannelParams {
-        label: "bulk".into(),
-        ordered: true,
-        ..Default::default()
-    };
-    net.a.open_channel(now, 0, params).unwrap();
-    assert!(net.run_until(Duration::from_secs(5), |n| {
-        n.events_a.contains(&SctpEvent::ChannelOpen { id: 0 })
-    }));
+    let mut net = Net::with_bulk_channel(Duration::from_millis(1), 7);
     // Grow the sender's congestion window past one batch.
     let message = vec![0x5a; 64 * 1024];
     for _ in 0..16 {
@@ -52,10 +38,7 @@ fn a_batch_of_data_packets_gets_a_sack_for_every_second_packet() {
     let now = net.now;
     net.a.send(now, 0, &message, true).unwrap();
     let batch: Vec<Vec<u8>> = std::iter::from_fn(|| net.a.poll_transmit(now)).collect();
-    let data = batch
-        .iter()
-        .filter(|p| first_chunk(p) == Some(DATA))
-        .count();
+    let data = count(&batch, DATA);
     assert!(
         data >= 40,
         "one window holds the 64 KiB message: {data} DATA packets"
@@ -64,10 +47,7 @@ fn a_batch_of_data_packets_gets_a_sack_for_every_second_packet() {
         net.b.handle_input(now, packet);
     }
     let replies: Vec<Vec<u8>> = std::iter::from_fn(|| net.b.poll_transmit(now)).collect();
-    let sacks = replies
-        .iter()
-        .filter(|p| first_chunk(p) == Some(SACK))
-        .count();
+    let sacks = count(&replies, SACK);
     assert!(
         sacks * 2 >= data - 1,
         "{sacks} SACKs for {data} DATA packets received in one batch"

@@ -3,31 +3,13 @@
 
 mod sctp_common;
 
-use polyrtc_engine::sctp::{ChannelParams, SctpEvent};
-use sctp_common::{Conditions, Net};
+use sctp_common::Net;
 use std::time::{Duration, Instant};
 
 #[test]
 #[ignore = "benchmark: run in release with --ignored --nocapture"]
 fn sctp_throughput() {
-    let mut net = Net::new(
-        Conditions {
-            latency: Duration::from_millis(1),
-            ..Conditions::CLEAN
-        },
-        1,
-    );
-    net.connect();
-    let now = net.now;
-    let params = ChannelParams {
-        label: "bulk".into(),
-        ordered: true,
-        ..Default::default()
-    };
-    net.a.open_channel(now, 0, params).unwrap();
-    net.run_until(Duration::from_secs(5), |n| {
-        n.events_a.contains(&SctpEvent::ChannelOpen { id: 0 })
-    });
+    let mut net = Net::with_bulk_channel(Duration::from_millis(1), 1);
     const MESSAGE: usize = 64 * 1024;
     const TOTAL_BYTES: usize = 50 * 1000 * 1000;
     let message = vec![0x5a; MESSAGE];

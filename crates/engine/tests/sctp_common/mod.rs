@@ -2,7 +2,7 @@
 //! and duplication. Shared by the sctp_* test files (each uses a subset).
 #![allow(dead_code)]
 
-use polyrtc_engine::sctp::{SctpConfig, SctpEvent, SctpState, SctpTransport};
+use polyrtc_engine::sctp::{ChannelParams, SctpConfig, SctpEvent, SctpState, SctpTransport};
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::cmp::Reverse;
@@ -187,6 +187,31 @@ impl Net {
         assert!(ok, "association did not connect");
         assert!(self.events_a.contains(&SctpEvent::Connected));
         assert!(self.events_b.contains(&SctpEvent::Connected));
+    }
+
+    /// A connected pair on a clean link of `latency` with one ordered, reliable channel "bulk"
+    /// (id 0) open from a: the starting point of the bulk-transfer tests.
+    pub fn with_bulk_channel(latency: Duration, seed: u64) -> Net {
+        let mut net = Net::new(
+            Conditions {
+                latency,
+                ..Conditions::CLEAN
+            },
+            seed,
+        );
+        net.connect();
+        let now = net.now;
+        let params = ChannelParams {
+            label: "bulk".into(),
+            ordered: true,
+            ..Default::default()
+        };
+        net.a.open_channel(now, 0, params).unwrap();
+        let open = net.run_until(Duration::from_secs(5), |n| {
+            n.events_a.contains(&SctpEvent::ChannelOpen { id: 0 })
+        });
+        assert!(open, "channel 0 did not open");
+        net
     }
 
     /// Removes and returns the messages received by a (or b) so far, in order.
