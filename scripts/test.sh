@@ -16,7 +16,7 @@ bash scripts/setup.sh --test
 step "format and lint"
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
-prettier --check --log-level warn "js/**/*.{js,ts}" "tests/**/*.{js,mjs}" "crates/*/tests/**/*.mjs" "scripts/**/*.mjs" "www/**/*.{js,html}" "bench/**/*.mjs"
+prettier --check --log-level warn "js/**/*.{js,ts}" "tests/**/*.{js,mjs}" "crates/*/tests/**/*.mjs" "scripts/**/*.mjs" "www/**/*.{js,html}" "bench/**/*.{js,mjs,html}"
 tsc -p js/tsconfig.json
 
 step "wasm build"
