@@ -154,8 +154,12 @@ export class ConnectionCore {
   #afterEngine(mode, beforeEvents = () => {}) {
     let events;
     try {
-      this.snapshot = this.#engine((h) => h.snapshot());
-      this.#syncObjects();
+      const snapshot = this.#engine((h) => h.snapshot());
+      // The handle returns the same object when nothing changed (most wake-ups of a transfer).
+      if (snapshot !== this.snapshot) {
+        this.snapshot = snapshot;
+        this.#syncObjects();
+      }
       events = /** @type {any[]} */ (this.#engine((h) => h.pollEvents()));
       // A bufferedamount event may fire tasks later, after more send()s: note how much the
       // channel had handed to the engine when its amount was taken.
@@ -233,7 +237,11 @@ export class ConnectionCore {
       this.timerAt = NaN;
       return;
     }
-    if (this.timer !== null && this.timerAt === at) return;
+    // A timer that fires no later than needed stays: the engine takes an early handleTimeout
+    // as a no-op and the next #schedule re-arms. SCTP pushes its retransmission deadline later
+    // on every acknowledgement, and re-arming the browser timer for each one cost a
+    // clearTimeout + setTimeout per message in a transfer.
+    if (this.timer !== null && this.timerAt <= at) return;
     if (this.timer !== null) clearTimeout(this.timer);
     this.timerAt = at;
     this.timer = setTimeout(() => this.#onTimer(), Math.max(0, at - performance.now()));

@@ -17,6 +17,10 @@ use wasm_bindgen::prelude::*;
 pub struct PeerConnectionHandle {
     core: Rc<RefCell<Core>>,
     relays: Relays,
+    /// The last snapshot and the JS object made of it. The shim takes a snapshot after every
+    /// wake-up, and in a bulk transfer nearly none of them changes anything; building the JS
+    /// object (four SDPs among it) each time was a visible share of the page's CPU per message.
+    last_snapshot: RefCell<Option<(polyrtc_engine::Snapshot, JsValue)>>,
 }
 
 /// What the handle and its relay sessions' callbacks share.
@@ -57,6 +61,7 @@ impl PeerConnectionHandle {
                 pending_events: VecDeque::new(),
             })),
             relays: Relays::default(),
+            last_snapshot: RefCell::new(None),
         })
     }
 
@@ -72,9 +77,19 @@ impl PeerConnectionHandle {
         to_js(&reply.map_err(|e| error_to_js(&e))?)
     }
 
-    /// Every attribute a JS getter may read.
+    /// Every attribute a JS getter may read. An unchanged snapshot comes back as the very same
+    /// JS object, so the shim can tell "nothing changed" by identity; it never mutates it.
     pub fn snapshot(&self) -> Result<JsValue, JsValue> {
-        to_js(&self.core.borrow().engine.snapshot())
+        let snapshot = self.core.borrow().engine.snapshot();
+        let mut last = self.last_snapshot.borrow_mut();
+        if let Some((previous, js)) = last.as_ref() {
+            if *previous == snapshot {
+                return Ok(js.clone());
+            }
+        }
+        let js = to_js(&snapshot)?;
+        *last = Some((snapshot, js.clone()));
+        Ok(js)
     }
 
     /// The events that happened since the last call, in the order they must be fired.
