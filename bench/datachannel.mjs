@@ -20,7 +20,10 @@
 //   POLYRTC_RELAY_BIN=target/release/polyrtc-relay node bench/datachannel.mjs [runs]
 // Env: TOTAL (bytes, default 32 MiB), SIZE (bytes per message, 32 KiB), RTT_N (1000),
 //      MEM_N (idle connections, 20), ONLY (comma-separated row numbers to run, for profiling),
-//      PROFILE (row numbers whose throughput run is CPU-profiled, under Playwright).
+//      PROFILE (row numbers whose throughput run is CPU-profiled, under Playwright),
+//      PERF_MAP=1 (V8 writes /tmp/perf-<pid>.map and compiles wasm with TurboFan only, so a
+//      `perf record -a -g` taken during a run names the wasm and JS frames; no DevTools attached,
+//      unlike PROFILE, whose WebSocket instrumentation inflates exactly the costs in question).
 import fs from "node:fs";
 import path from "node:path";
 import { gz } from "./gzip-size.mjs";
@@ -59,7 +62,10 @@ function route(to, msg) {
   chains.set(to, next);
 }
 
-const GC = "--js-flags=--expose-gc";
+const GC =
+  process.env.PERF_MAP === "1"
+    ? "--js-flags=--expose-gc --perf-basic-prof --no-liftoff"
+    : "--js-flags=--expose-gc";
 const driver = PROFILE.length
   ? null
   : await startDriver({ origin: server.origin, onSignal: route });

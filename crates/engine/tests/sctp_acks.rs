@@ -1,8 +1,10 @@
 //! The receiver's SACK rate when DATA arrives in batches. Over the relay's WebSocket a page gets
 //! up to ~50 SCTP packets in one frame and feeds them to the engine back to back; the engine must
-//! still acknowledge every second DATA packet (RFC 9260 §6.2), as a receiver handling packets one
-//! by one does. One SACK per batch starves a sender in slow start, which grows cwnd by at most one
-//! MTU per SACK (RFC 9260 §7.2.1): Chromium sending to the polyfill was held to ~2.5 MB/s.
+//! still acknowledge every fourth DATA packet (`sack_every` in crates/engine/src/sctp/transport.rs;
+//! RFC 9260 §6.2 recommends every second), as a receiver handling packets one by one does. One
+//! SACK per batch starves a sender in slow start, which grows cwnd by at most one MTU per SACK
+//! (RFC 9260 §7.2.1): Chromium sending to the polyfill was held to ~2.5 MB/s. Every second packet
+//! cost the page a WebSocket send per ~2 packets: native → polyfill ran ~25 % slower.
 
 mod sctp_common;
 
@@ -22,7 +24,7 @@ fn count(packets: &[Vec<u8>], chunk_type: u8) -> usize {
 }
 
 #[test]
-fn a_batch_of_data_packets_gets_a_sack_for_every_second_packet() {
+fn a_batch_of_data_packets_gets_a_sack_for_every_fourth_packet() {
     let mut net = Net::with_bulk_channel(Duration::from_millis(1), 7);
     // Grow the sender's congestion window past one batch.
     let message = vec![0x5a; 64 * 1024];
@@ -49,7 +51,7 @@ fn a_batch_of_data_packets_gets_a_sack_for_every_second_packet() {
     let replies: Vec<Vec<u8>> = std::iter::from_fn(|| net.b.poll_transmit(now)).collect();
     let sacks = count(&replies, SACK);
     assert!(
-        sacks * 2 >= data - 1,
+        sacks * 4 >= data - 3 && sacks * 4 <= data,
         "{sacks} SACKs for {data} DATA packets received in one batch"
     );
 }

@@ -275,6 +275,8 @@ pub struct Association {
     // per inbound packet context
     delayed_ack_triggered: bool,
     immediate_ack_triggered: bool,
+    /// POLYRTC: in-order DATA chunks received since the last SACK was sent.
+    data_since_sack: u32,
 
     pub(crate) stats: AssociationStats,
     ack_state: AckState,
@@ -374,6 +376,7 @@ impl Default for Association {
 
             // per inbound packet context
             delayed_ack_triggered: false,
+            data_since_sack: 0,
             immediate_ack_triggered: false,
 
             stats: AssociationStats::default(),
@@ -1007,7 +1010,9 @@ impl Association {
             self.ack_state = AckState::Delay;
             // POLYRTC: min(delayed_ack_max_ms, RTO/2) instead of a fixed 200 ms.
             let interval = self.timers.delayed_ack_interval(self.rto_mgr.get_rto());
-            self.timers.start(Timer::Ack, now, interval);
+            // POLYRTC: armed by the first unacknowledged DATA and not pushed back by the later
+            // ones `sack_every` lets wait, so the SACK delay bound holds for the first.
+            self.timers.start_if_idle(Timer::Ack, now, interval);
         }
     }
 
@@ -1728,7 +1733,11 @@ impl Association {
             && self.ack_mode == AckMode::Normal)
             || self.ack_mode == AckMode::AlwaysDelay
         {
-            if self.ack_state == AckState::Idle {
+            // POLYRTC: upstream sent a SACK for every second packet (RFC 9260 §6.2's SHOULD);
+            // `TimerConfig::sack_every` may stretch that (see POLYRTC.md).
+            self.data_since_sack = self.data_since_sack.saturating_add(1);
+            if self.ack_state == AckState::Idle || self.data_since_sack < self.timers.sack_every()
+            {
                 self.delayed_ack_triggered = true;
             } else {
                 self.immediate_ack_triggered = true;
@@ -2639,6 +2648,7 @@ impl Association {
     fn gather_outbound_sack_packets(&mut self, mut raw_packets: Vec<Bytes>) -> Vec<Bytes> {
         if self.ack_state == AckState::Immediate {
             self.ack_state = AckState::Idle;
+            self.data_since_sack = 0;
             let sack = self.create_selective_ack_chunk();
             debug!("[{}] sending SACK: {}", self.side, sack);
             if let Ok(raw) = self.marshal_control_chunk(&sack) {

@@ -41,6 +41,12 @@ pub struct TimerConfig {
     pub max_timer_backoff_ms: Option<u64>,
     /// Longest a SACK is delayed, in ms; the delay used is the smaller of this and RTO/2.
     pub delayed_ack_max_ms: u64,
+    /// POLYRTC: a SACK is sent at once when this many in-order DATA chunks wait for one
+    /// (upstream: the second packet, RFC 9260 §6.2's recommendation; Linux's SCTP_DELAYED_SACK
+    /// `sack_freq` is the same knob). A packet carries one DATA chunk in a bulk transfer. Gaps
+    /// and duplicates are still acknowledged at once, and the delayed-ACK timer bounds the wait.
+    /// Values below 1 count as 1.
+    pub sack_every: u32,
 }
 
 impl Default for TimerConfig {
@@ -57,6 +63,7 @@ impl Default for TimerConfig {
             rto_max_ms: RTO_MAX,
             max_timer_backoff_ms: None,
             delayed_ack_max_ms: ACK_INTERVAL,
+            sack_every: 2,
         }
     }
 }
@@ -102,6 +109,8 @@ pub(crate) struct TimerTable {
     backoff_limit: u64,
     /// POLYRTC: longest SACK delay (was the constant ACK_INTERVAL).
     delayed_ack_max: u64,
+    /// POLYRTC: `TimerConfig::sack_every` (upstream: always 2).
+    sack_every: u32,
 }
 
 impl Default for TimerTable {
@@ -114,6 +123,7 @@ impl Default for TimerTable {
             reconfig_interval: None,
             backoff_limit: RTO_MAX,
             delayed_ack_max: ACK_INTERVAL,
+            sack_every: 2,
         }
     }
 }
@@ -131,6 +141,7 @@ impl TimerTable {
             ],
             backoff_limit: time_config.backoff_limit(),
             delayed_ack_max: time_config.delayed_ack_max_ms,
+            sack_every: time_config.sack_every.max(1),
             ..Default::default()
         }
     }
@@ -139,6 +150,11 @@ impl TimerTable {
     /// RTO/2 (as dcsctp does), so a short-RTT path is not held up by the full 200 ms.
     pub fn delayed_ack_interval(&self, rto: u64) -> u64 {
         self.delayed_ack_max.min(rto / 2).max(1)
+    }
+
+    /// POLYRTC: how many in-order DATA chunks may wait for one SACK.
+    pub fn sack_every(&self) -> u32 {
+        self.sack_every
     }
 
     pub fn set(&mut self, timer: Timer, time: Option<Instant>) {
