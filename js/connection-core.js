@@ -134,10 +134,26 @@ export class ConnectionCore {
    *   "sync" (a synchronous method): every event waits for its own task.
    */
   call(apiCall, mode = "sync", beforeEvents = (/** @type {any} */ _previous) => {}) {
+    return this.#callEngine(
+      (h) => h.call(apiCall, performance.now(), Date.now()),
+      mode,
+      beforeEvents,
+    );
+  }
+
+  /**
+   * `call()` for any handle method.
+   * @template T
+   * @param {(handle: any) => T} fn
+   * @param {"operation" | "sync"} mode
+   * @param {(previous: any) => void} beforeEvents
+   * @returns {T}
+   */
+  #callEngine(fn, mode, beforeEvents) {
     const previous = this.snapshot;
     let ok = false;
     try {
-      const reply = this.#engine((h) => h.call(apiCall, performance.now(), Date.now()));
+      const reply = this.#engine(fn);
       ok = true;
       return reply;
     } finally {
@@ -175,10 +191,23 @@ export class ConnectionCore {
     for (const ev of events) {
       if (mode === "operation" && IN_OPERATION_TASK.has(ev.type)) this.#fire(ev);
       else if (mode === "timer" && this.deferred.length === 0) this.#fire(ev);
+      else if (this.#mirrorOnly(ev)) this.#fire(ev);
       else this.#defer(ev);
     }
     this.#flushAddStream();
     this.#schedule();
+  }
+
+  /**
+   * An event that only updates a mirrored attribute and cannot dispatch anything, so it needs no
+   * task of its own: the engine's bufferedAmount taken right after send(), which the channel
+   * counted already. Every send() queued a task for it (a timer task per message).
+   * @param {any} ev
+   */
+  #mirrorOnly(ev) {
+    if (ev.type !== "bufferedamount" || this.deferred.length !== 0) return false;
+    const channel = this.channels.get(ev.channel);
+    return !channel || !channelInternals.lowers(channel, ev.amount, ev.sentMark);
   }
 
   /** @param {any} ev */
@@ -548,15 +577,18 @@ export class ConnectionCore {
   }
 
   /**
-   * Engine op `sendDataChannelMessage {channel, data, binary}`: data is always bytes (a string
-   * goes as its UTF-8 with binary false). The engine throws InvalidStateError when the channel
-   * is not open and TypeError over the peer's max-message-size, as send() must.
-   * @param {RTCDataChannel} channel @param {number} handle @param {string | Uint8Array} data
+   * Engine op `sendDataChannelMessage {channel, data, binary}` through the handle's `sendData`
+   * (a string goes as its UTF-8 with binary false). The engine throws InvalidStateError when
+   * the channel is not open and TypeError over the peer's max-message-size, as send() must.
+   * @param {RTCDataChannel} channel @param {number} handle @param {Uint8Array} bytes
+   * @param {boolean} binary
    */
-  sendDataChannel(channel, handle, data) {
-    const binary = typeof data !== "string";
-    const bytes = binary ? data : new TextEncoder().encode(data);
-    this.call({ op: "sendDataChannelMessage", channel: handle, data: bytes, binary });
+  sendDataChannel(channel, handle, bytes, binary) {
+    this.#callEngine(
+      (h) => h.sendData(handle, bytes, binary, performance.now(), Date.now()),
+      "sync",
+      () => {},
+    );
   }
 
   /** RTCSctpTransport.maxMessageSize (for send()'s size check before a Blob is read). */

@@ -4,6 +4,7 @@
 
 import { defineEventHandlers } from "./event-handlers.js";
 import { checkToken, webidlInterface } from "./webidl.js";
+import { encodeUtf8 } from "./utf8.js";
 
 const BINARY_TYPES = ["blob", "arraybuffer"];
 
@@ -17,7 +18,7 @@ export const dataChannelDefaults = { binaryType: /** @type {BinaryType} */ ("arr
  * What a channel needs from its peer connection (the connection core implements it).
  * @typedef {{
  *   closeDataChannel(channel: RTCDataChannel, handle: number): void,
- *   sendDataChannel(channel: RTCDataChannel, handle: number, data: string | Uint8Array): void,
+ *   sendDataChannel(channel: RTCDataChannel, handle: number, bytes: Uint8Array, binary: boolean): void,
  *   maxMessageSize?(): number,
  * }} ChannelOwner
  */
@@ -28,6 +29,7 @@ export const dataChannelDefaults = { binaryType: /** @type {BinaryType} */ ("arr
  *   setReadyState(c: RTCDataChannel, state: RTCDataChannelState): void,
  *   handle(c: RTCDataChannel): number,
  *   sentTotal(c: RTCDataChannel): number,
+ *   lowers(c: RTCDataChannel, amount: number, sentMark?: number): boolean,
  *   setBufferedAmount(c: RTCDataChannel, amount: number, sentMark?: number): void,
  *   deliver(c: RTCDataChannel, data: string | Uint8Array): void,
  * }}
@@ -124,9 +126,11 @@ export class RTCDataChannel extends EventTarget {
         "InvalidStateError",
       );
     }
-    /** @type {string | Uint8Array | Promise<Uint8Array>} */
+    /** @type {Uint8Array | Promise<Uint8Array>} */
     let payload;
     let size;
+    // A string goes as its UTF-8 with the "string" PPID (RFC 8831 §6.6).
+    let binary = true;
     if (typeof Blob === "function" && data instanceof Blob) {
       payload = data.arrayBuffer().then((b) => new Uint8Array(b));
       size = data.size;
@@ -141,8 +145,12 @@ export class RTCDataChannel extends EventTarget {
     } else {
       // USVString.
       const s = `${data}`;
-      payload = /** @type {any} */ (s).toWellFormed ? /** @type {any} */ (s).toWellFormed() : s;
-      size = new TextEncoder().encode(/** @type {string} */ (payload)).byteLength;
+      const wellFormed = /** @type {any} */ (s).toWellFormed
+        ? /** @type {any} */ (s).toWellFormed()
+        : s;
+      payload = encodeUtf8(wellFormed);
+      size = payload.byteLength;
+      binary = false;
     }
     // webrtc-pc §6.2 send(): TypeError over the transport's maxMessageSize, a Blob included
     // (checked by its size, before it is read).
@@ -168,7 +176,7 @@ export class RTCDataChannel extends EventTarget {
             return;
           }
           try {
-            this.#owner.sendDataChannel(this, this.#snap.handle, bytes);
+            this.#owner.sendDataChannel(this, this.#snap.handle, bytes, binary);
             this.#sentTotal += size;
           } catch (e) {
             this.#bufferedAmount -= size;
@@ -185,7 +193,7 @@ export class RTCDataChannel extends EventTarget {
     // Chromium counts the bytes at once; the engine's bufferedamount events then track them.
     this.#bufferedAmount += size;
     try {
-      this.#owner.sendDataChannel(this, this.#snap.handle, payload);
+      this.#owner.sendDataChannel(this, this.#snap.handle, payload, binary);
       this.#sentTotal += size;
     } catch (e) {
       this.#bufferedAmount -= size;
@@ -215,6 +223,15 @@ export class RTCDataChannel extends EventTarget {
       /** Bytes handed to the engine so far (stamped on engine events when they are taken). */
       sentTotal(/** @type {RTCDataChannel} */ c) {
         return c.#sentTotal;
+      },
+      /** Whether setBufferedAmount(c, amount, sentMark) would lower bufferedAmount. */
+      lowers(
+        /** @type {RTCDataChannel} */ c,
+        /** @type {number} */ amount,
+        /** @type {number | undefined} */ sentMark,
+      ) {
+        const since = sentMark === undefined ? 0 : c.#sentTotal - sentMark;
+        return amount + since + c.#queuedBytes < c.#bufferedAmount;
       },
       /**
        * The engine's bufferedAmount as of when the event was taken (`sentMark`: sentTotal then);

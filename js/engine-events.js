@@ -13,6 +13,7 @@ import { candidateFromEngine } from "./session-description.js";
 import { channelInternals } from "./data-channel.js";
 import { RTCError } from "./errors.js";
 import { createRemoteStream, fireStreamTrackEvent, setRemoteTrackMuted } from "./tracks.js";
+import { decodeUtf8 } from "./utf8.js";
 
 /** @typedef {import("./connection-core.js").ConnectionCore} ConnectionCore */
 
@@ -100,7 +101,7 @@ export function fireEngineEvent(core, ev) {
       if (channel) {
         // The engine gives the bytes (a Uint8Array); a string message is their UTF-8.
         const bytes = ev.data instanceof Uint8Array ? ev.data : new Uint8Array(ev.data);
-        const data = ev.binary ? bytes : new TextDecoder().decode(bytes);
+        const data = ev.binary ? bytes : decodeUtf8(bytes);
         channelInternals.deliver(channel, data);
       }
       break;

@@ -77,6 +77,32 @@ impl PeerConnectionHandle {
         to_js(&reply.map_err(|e| error_to_js(&e))?)
     }
 
+    /// `RTCDataChannel.send()`: the engine's `sendDataChannelMessage` without the generic call's
+    /// conversion of a JS object (reflection per field; a visible share of a small message's
+    /// cost). Throws the same `ApiError`s.
+    #[wasm_bindgen(js_name = sendData)]
+    pub fn send_data(
+        &mut self,
+        channel: u32,
+        data: Vec<u8>,
+        binary: bool,
+        now_ms: f64,
+        wall_ms: f64,
+    ) -> Result<(), JsValue> {
+        let call = ApiCall::SendDataChannelMessage {
+            channel,
+            data,
+            binary,
+        };
+        let reply =
+            self.core
+                .borrow_mut()
+                .engine
+                .handle_api_call(call, instant_from_ms(now_ms), wall_ms);
+        self.relays.pump(&self.core, now_ms);
+        reply.map(|_| ()).map_err(|e| error_to_js(&e))
+    }
+
     /// Every attribute a JS getter may read. An unchanged snapshot comes back as the very same
     /// JS object, so the shim can tell "nothing changed" by identity; it never mutates it.
     pub fn snapshot(&self) -> Result<JsValue, JsValue> {
