@@ -79,10 +79,19 @@ impl PeerConnection {
             SctpEvent::BufferedAmountDecreased { id, amount } => {
                 if let Some(c) = self.live_channel(id) {
                     let channel = c.handle;
-                    self.events.push_back(Event::BufferedAmount {
-                        channel,
-                        amount: amount as f64,
-                    });
+                    let amount = amount as f64;
+                    // A batch of SACKs taken in one go reports the same channel's amount once
+                    // per SACK; only the latest matters (it only decreases meanwhile), and each
+                    // event costs the JS shell a conversion and a dispatch.
+                    match self.events.back_mut() {
+                        Some(Event::BufferedAmount {
+                            channel: last,
+                            amount: latest,
+                        }) if *last == channel => *latest = amount,
+                        _ => self
+                            .events
+                            .push_back(Event::BufferedAmount { channel, amount }),
+                    }
                 }
             }
             // rtc-sctp reports an ABORT as a reset of every stream: a failure, not a close.
