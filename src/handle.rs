@@ -6,7 +6,7 @@
 use crate::clock::{instant_from_ms, ms_from_instant};
 use crate::convert::{error_to_js, from_js, to_js};
 use crate::relays::Relays;
-use polyrtc_engine::{ApiCall, Configuration, Event, PeerConnection};
+use polyrtc_engine::{ApiCall, ApiReply, Configuration, Event, PeerConnection};
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::rc::Rc;
@@ -68,13 +68,18 @@ impl PeerConnectionHandle {
     /// One API call (an engine `ApiCall` object); returns the `ApiReply` or throws an `ApiError`.
     pub fn call(&mut self, call: JsValue, now_ms: f64, wall_ms: f64) -> Result<JsValue, JsValue> {
         let call: ApiCall = from_js(call, "API call")?;
+        to_js(&self.run(call, now_ms, wall_ms)?)
+    }
+
+    /// The engine runs `call`; then what it wants sent leaves through the relay sessions.
+    fn run(&mut self, call: ApiCall, now_ms: f64, wall_ms: f64) -> Result<ApiReply, JsValue> {
         let reply =
             self.core
                 .borrow_mut()
                 .engine
                 .handle_api_call(call, instant_from_ms(now_ms), wall_ms);
         self.relays.pump(&self.core, now_ms);
-        to_js(&reply.map_err(|e| error_to_js(&e))?)
+        reply.map_err(|e| error_to_js(&e))
     }
 
     /// `RTCDataChannel.send()`: the engine's `sendDataChannelMessage` without the generic call's
@@ -94,13 +99,7 @@ impl PeerConnectionHandle {
             data,
             binary,
         };
-        let reply =
-            self.core
-                .borrow_mut()
-                .engine
-                .handle_api_call(call, instant_from_ms(now_ms), wall_ms);
-        self.relays.pump(&self.core, now_ms);
-        reply.map(|_| ()).map_err(|e| error_to_js(&e))
+        self.run(call, now_ms, wall_ms).map(|_| ())
     }
 
     /// Every attribute a JS getter may read. An unchanged snapshot comes back as the very same
