@@ -191,23 +191,10 @@ export class ConnectionCore {
     for (const ev of events) {
       if (mode === "operation" && IN_OPERATION_TASK.has(ev.type)) this.#fire(ev);
       else if (mode === "timer" && this.deferred.length === 0) this.#fire(ev);
-      else if (this.#mirrorOnly(ev)) this.#fire(ev);
       else this.#defer(ev);
     }
     this.#flushAddStream();
     this.#schedule();
-  }
-
-  /**
-   * An event that only updates a mirrored attribute and cannot dispatch anything, so it needs no
-   * task of its own: the engine's bufferedAmount taken right after send(), which the channel
-   * counted already. Every send() queued a task for it (a timer task per message).
-   * @param {any} ev
-   */
-  #mirrorOnly(ev) {
-    if (ev.type !== "bufferedamount" || this.deferred.length !== 0) return false;
-    const channel = this.channels.get(ev.channel);
-    return !channel || !channelInternals.lowers(channel, ev.amount, ev.sentMark);
   }
 
   /** @param {any} ev */

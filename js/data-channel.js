@@ -29,7 +29,6 @@ export const dataChannelDefaults = { binaryType: /** @type {BinaryType} */ ("arr
  *   setReadyState(c: RTCDataChannel, state: RTCDataChannelState): void,
  *   handle(c: RTCDataChannel): number,
  *   sentTotal(c: RTCDataChannel): number,
- *   lowers(c: RTCDataChannel, amount: number, sentMark?: number): boolean,
  *   setBufferedAmount(c: RTCDataChannel, amount: number, sentMark?: number): void,
  *   deliver(c: RTCDataChannel, data: string | Uint8Array): void,
  * }}
@@ -223,15 +222,6 @@ export class RTCDataChannel extends EventTarget {
       /** Bytes handed to the engine so far (stamped on engine events when they are taken). */
       sentTotal(/** @type {RTCDataChannel} */ c) {
         return c.#sentTotal;
-      },
-      /** Whether setBufferedAmount(c, amount, sentMark) would lower bufferedAmount. */
-      lowers(
-        /** @type {RTCDataChannel} */ c,
-        /** @type {number} */ amount,
-        /** @type {number | undefined} */ sentMark,
-      ) {
-        const since = sentMark === undefined ? 0 : c.#sentTotal - sentMark;
-        return amount + since + c.#queuedBytes < c.#bufferedAmount;
       },
       /**
        * The engine's bufferedAmount as of when the event was taken (`sentMark`: sentTotal then);

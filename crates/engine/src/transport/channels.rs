@@ -81,8 +81,8 @@ impl PeerConnection {
                     let channel = c.handle;
                     let amount = amount as f64;
                     // A batch of SACKs taken in one go reports the same channel's amount once
-                    // per SACK; only the latest matters (it only decreases meanwhile), and each
-                    // event costs the JS shell a conversion and a dispatch.
+                    // per SACK; only the latest matters (these events only ever decrease it),
+                    // and each event costs the JS shell a conversion and a dispatch.
                     match self.events.back_mut() {
                         Some(Event::BufferedAmount {
                             channel: last,
@@ -323,15 +323,12 @@ impl PeerConnection {
             }
             Err(e) => return Err(ApiError::invalid_state(e.to_string())),
         }
-        let amount = sctp.buffered_amount(id);
+        // No bufferedamount event: the caller counts what it sent (send() adds the size to
+        // bufferedAmount at once, as Chromium does); events report decreases only.
         if let Some(c) = self.channels.iter_mut().find(|c| c.handle == handle) {
             c.counters.messages_sent += 1;
             c.counters.bytes_sent += data.len() as u64;
         }
-        self.events.push_back(Event::BufferedAmount {
-            channel: handle,
-            amount: amount as f64,
-        });
         self.drive_network(now);
         Ok(ApiReply::Done)
     }
