@@ -62,7 +62,7 @@ function route(to, msg) {
   chains.set(to, next);
 }
 
-const GC =
+const JS_FLAGS =
   process.env.PERF_MAP === "1"
     ? "--js-flags=--expose-gc --perf-basic-prof --no-liftoff"
     : "--js-flags=--expose-gc";
@@ -73,11 +73,11 @@ const driver = PROFILE.length
 /** A bench page in a browser of its own: { call, page (Playwright only), close }. */
 async function openPage() {
   if (driver) {
-    const driven = await driver.open("/bench/datachannel.html", [GC]);
+    const driven = await driver.open("/bench/datachannel.html", [JS_FLAGS]);
     await driven.call("load");
     return driven;
   }
-  const browser = await launchBrowser([...CHROMIUM_ARGS, GC]);
+  const browser = await launchBrowser([...CHROMIUM_ARGS, JS_FLAGS]);
   browsers.push(browser);
   const page = await browser.context.newPage();
   page.on("pageerror", (e) => process.stderr.write(`[pageerror] ${e}\n`));

@@ -161,8 +161,9 @@ export class RTCDataChannel extends EventTarget {
     }
     if (payload instanceof Promise || this.#sendQueue) {
       // A Blob is read asynchronously; later sends wait behind it to keep the order. The page
-      // may reuse its buffer once send() returns: a waiting send keeps its own copy.
-      if (payload instanceof Uint8Array) payload = payload.slice();
+      // may reuse its buffer once send() returns: a waiting send keeps its own copy (a string's
+      // UTF-8 is ours already).
+      if (binary && payload instanceof Uint8Array) payload = payload.slice();
       this.#bufferedAmount += size;
       this.#queuedBytes += size;
       const prev = this.#sendQueue ?? Promise.resolve();
