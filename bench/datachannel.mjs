@@ -6,7 +6,9 @@
 //    at most 4 MiB in bufferedAmount (refilled at bufferedamountlow), timed on the sender from
 //    the first send to the receiver's "done" message;
 //  - CPU time of the run's processes (browsers, relay, Node) per MiB of that transfer: on a small
-//    machine every row is CPU-bound, so this is what the MB/s ratios come from;
+//    machine every row is CPU-bound, so this is what the MB/s ratios come from; split into the
+//    sending browser (every process of the offerer's browser), the receiving browser and the
+//    relay, so a row's cost can be laid beside native ↔ native direct side by side;
 //  - RTT of 16-byte string ping-pongs (p50/p90 of RTT_N sequential samples);
 //  - wasm memory (WebAssembly.Memory growth) and JS heap per idle connected polyfill connection;
 //  - gzipped size of the wasm module and the JS as shipped.
@@ -89,6 +91,7 @@ async function openPage() {
   await page.evaluate(() => globalThis.__bench.load());
   return {
     page,
+    dir: browser.dir,
     call: (fn, ...args) => page.evaluate(([f, a]) => globalThis.__bench[f](...a), [fn, args]),
   };
 }
@@ -197,10 +200,17 @@ const CLK_TCK = 100;
 
 /**
  * CPU time in ms used so far by each kind of process of the run (Chromium renderers, network
- * services, browser and other Chromium processes, the relay, Node); for the transfer's cost.
+ * services, browser and other Chromium processes, the relay, Node), and by each side: `sides`
+ * maps a browser's profile directory to a name ("sender", "receiver"), and a Chromium process
+ * counts for the side whose browser it descends from. The split shows where a pair's cost lies:
+ * each page has a browser of its own, so the sending side's browser is the whole cost of sending
+ * in it apart from the relay.
  */
-function cpuByKind() {
-  const out = {};
+function cpuByKind(sides = new Map()) {
+  const byKind = {};
+  const bySide = {};
+  /** pid → { ppid, ms, kind, dir (a browser process's --user-data-dir) } */
+  const procs = new Map();
   for (const pid of fs.readdirSync("/proc")) {
     if (!/^\d+$/.test(pid)) continue;
     let stat, argv;
@@ -211,32 +221,65 @@ function cpuByKind() {
     } catch {
       continue; // exited meanwhile
     }
+    // Fields after the command name: ppid is the 2nd, utime and stime the 12th and 13th.
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const ms = ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
     const exe = path.basename(argv[0] ?? "");
     let kind = null;
+    let dir = null;
     if (exe === "polyrtc-relay") kind = "relay";
     else if (exe === "node") kind = "node";
     else if (exe === "chromium" || exe === "chrome") {
       const type = argv.find((a) => a.startsWith("--type="))?.slice(7);
-      if (!type) kind = "browser";
-      else if (type === "renderer") kind = "renderer";
+      if (!type) {
+        kind = "browser";
+        dir = argv.find((a) => a.startsWith("--user-data-dir="))?.slice(16) ?? null;
+      } else if (type === "renderer") kind = "renderer";
       else if (argv.includes("--utility-sub-type=network.mojom.NetworkService")) kind = "network";
       else kind = "other";
     }
-    if (!kind) continue;
-    // Fields after the command name: utime and stime are the 12th and 13th.
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    out[kind] = (out[kind] ?? 0) + ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
+    procs.set(Number(pid), { ppid: Number(f[1]), ms, kind, dir });
+    if (kind) byKind[kind] = (byKind[kind] ?? 0) + ms;
   }
-  return out;
+  for (const p of procs.values()) {
+    if (!p.kind || p.kind === "node") continue;
+    if (p.kind === "relay") {
+      bySide.relay = (bySide.relay ?? 0) + p.ms;
+      continue;
+    }
+    // Up the parent chain (zygotes included) to the browser process that owns it.
+    let at = p;
+    for (let hops = 0; at && !at.dir && hops < 8; hops++) at = procs.get(at.ppid);
+    const side = at?.dir ? sides.get(at.dir) : undefined;
+    if (side) bySide[side] = (bySide[side] ?? 0) + p.ms;
+  }
+  return { byKind, bySide };
 }
 
-/** CPU ms per kind of process since `before` (a `cpuByKind()`), and their sum per MiB of TOTAL. */
-function cpuSince(before) {
-  const now = cpuByKind();
-  const byKind = Object.fromEntries(Object.keys(now).map((k) => [k, now[k] - (before[k] ?? 0)]));
+/**
+ * CPU ms per kind of process and per side since `before` (a `cpuByKind()` of the same `sides`),
+ * their sum per MiB of TOTAL, and each side's ms per MiB.
+ */
+function cpuSince(before, sides) {
+  const now = cpuByKind(sides);
+  const delta = (a, b) => Object.fromEntries(Object.keys(a).map((k) => [k, a[k] - (b[k] ?? 0)]));
+  const byKind = delta(now.byKind, before.byKind);
   const total = Object.values(byKind).reduce((a, b) => a + b, 0);
-  return { byKind, msPerMiB: total / (TOTAL / 2 ** 20) };
+  const mib = TOTAL / 2 ** 20;
+  const sidePerMiB = Object.fromEntries(
+    Object.entries(delta(now.bySide, before.bySide)).map(([k, ms]) => [k, ms / mib]),
+  );
+  return { byKind, msPerMiB: total / mib, sidePerMiB };
 }
+
+/** "sending browser 80, receiving browser 120, relay 30" ms per MiB ("—" where not measured). */
+const sideText = (perMiB) =>
+  ["sending browser", "receiving browser", "relay"]
+    .map((label, i) => {
+      const ms = perMiB?.[["sender", "receiver", "relay"][i]];
+      return `${label} ${ms === undefined ? "—" : ms.toFixed(0)}`;
+    })
+    .join(", ");
 
 const pct = (xs, p) => {
   const s = [...xs].sort((x, y) => x - y);
@@ -311,7 +354,12 @@ try {
     const profiled = PROFILE.includes(i + 1)
       ? await startProfiles([spec.pa.page, spec.pb.page])
       : null;
-    const cpu0 = cpuByKind();
+    // Each row sends from page A to page B.
+    const sides = new Map([
+      [spec.pa.dir, "sender"],
+      [spec.pb.dir, "receiver"],
+    ]);
+    const cpu0 = cpuByKind(sides);
     const drops0 = udpDrops();
     const relayDrops0 = await relay.metric("turn_client_tx_dropped_total");
     // A stalled transfer is a result too (reported, not fatal): the other rows still run.
@@ -321,8 +369,9 @@ try {
       return { ms: NaN, mbps: NaN, stalled: true };
     });
     tput.udpDrops = udpDrops() - drops0;
-    const { byKind: cpu, msPerMiB } = cpuSince(cpu0);
+    const { byKind: cpu, msPerMiB, sidePerMiB } = cpuSince(cpu0, sides);
     tput.cpuMsPerMiB = msPerMiB;
+    tput.sidePerMiB = sidePerMiB;
     tput.relayDrops = (await relay.metric("turn_client_tx_dropped_total")) - relayDrops0;
     if (profiled) await stopProfiles(profiled, spec.name);
     const cpuText = Object.entries(cpu)
@@ -331,7 +380,7 @@ try {
       .map(([k, ms]) => `${k} ${(ms / 1000).toFixed(2)} s`)
       .join(", ");
     log(
-      `${spec.name}: CPU during the transfer: ${cpuText}; ${tput.cpuMsPerMiB.toFixed(0)} ms per MiB`,
+      `${spec.name}: CPU during the transfer: ${cpuText}; ${tput.cpuMsPerMiB.toFixed(0)} ms per MiB (${sideText(sidePerMiB)})`,
     );
     log(
       `${spec.name}: ${tput.mbps.toFixed(1)} MB/s (${tput.ms.toFixed(0)} ms, dropped: ${tput.udpDrops} UDP datagrams for a full socket buffer, ${tput.relayDrops} by the relay for a slow WebSocket/TCP client)`,
@@ -385,16 +434,18 @@ console.log(
   `Data channels: ${runs} runs of createOffer → open; ${(TOTAL / 2 ** 20).toFixed(0)} MiB in ${SIZE}-byte messages; ${RTT_N} pings of 16 B`,
 );
 console.log(
-  "| pair (offerer ↔ answerer) | open p50 ms | open p90 | vs native↔native relay | MB/s | vs native direct | CPU ms per MiB | RTT p50 ms | RTT p90 | p50 − native direct |",
+  "| pair (offerer ↔ answerer) | open p50 ms | open p90 | vs native↔native relay | MB/s | vs native direct | CPU ms per MiB | of it sender / receiver / relay | RTT p50 ms | RTT p90 | p50 − native direct |",
 );
-console.log("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+console.log("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+const split = (perMiB) =>
+  perMiB ? ["sender", "receiver", "relay"].map((k) => f(perMiB[k], 0)).join(" / ") : "—";
 for (const r of rows) {
   const o50 = r.open ? pct(r.open, 50) : null;
   const oRatio = r.open && viaRelay ? `${(o50 / pct(viaRelay.open, 50)).toFixed(2)}×` : "—";
   const tRatio = base ? `${(r.tput.mbps / base.tput.mbps).toFixed(2)}×` : "—";
   const rttDelta = base ? (pct(r.rtt, 50) - pct(base.rtt, 50)).toFixed(2) : "—";
   console.log(
-    `| ${r.name} | ${f(o50, 0)} | ${f(r.open ? pct(r.open, 90) : null, 0)} | ${oRatio} | ${f(r.tput.mbps)} | ${tRatio} | ${f(r.tput.cpuMsPerMiB, 0)} | ${f(pct(r.rtt, 50), 2)} | ${f(pct(r.rtt, 90), 2)} | ${rttDelta} |`,
+    `| ${r.name} | ${f(o50, 0)} | ${f(r.open ? pct(r.open, 90) : null, 0)} | ${oRatio} | ${f(r.tput.mbps)} | ${tRatio} | ${f(r.tput.cpuMsPerMiB, 0)} | ${split(r.tput.sidePerMiB)} | ${f(pct(r.rtt, 50), 2)} | ${f(pct(r.rtt, 90), 2)} | ${rttDelta} |`,
   );
 }
 if (mem) {

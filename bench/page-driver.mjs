@@ -99,6 +99,8 @@ export async function startDriver({ origin, onSignal }) {
         });
       },
       close,
+      /** The profile directory: the bench finds the browser's processes by it. */
+      dir,
     };
   }
 

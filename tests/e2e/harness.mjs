@@ -54,6 +54,8 @@ export async function launchBrowser(args = CHROMIUM_ARGS) {
   });
   return {
     context,
+    /** The profile directory: the bench finds the browser's processes by it. */
+    dir,
     async close() {
       await context.close().catch(() => {});
       await fsp.rm(dir, { recursive: true, force: true }).catch(() => {});
