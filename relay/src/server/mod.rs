@@ -6,6 +6,7 @@
 pub mod credentials;
 mod endpoints;
 mod http;
+mod peer_send;
 mod queue;
 mod relay_socket;
 mod secure;
@@ -20,6 +21,7 @@ use crate::auth::{Authenticator, Credentials, NonceIssuer};
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::turn::{Output, TurnServer};
+use peer_send::PeerRun;
 use queue::{QueueRx, QueueTx};
 use relay_socket::{RelayEntry, ShellSockets};
 use std::collections::HashMap;
@@ -80,23 +82,36 @@ impl Shared {
     }
 
     fn dispatch(self: &Arc<Self>, out: Vec<Output>) {
+        // Datagrams for one peer gather into a run until something else comes (order kept).
+        let mut run: Option<PeerRun> = None;
         for o in out {
             match o {
-                Output::ToClient { client, data } => self.send_to_client(client, data),
                 Output::ToPeer { relay, peer, data } => {
-                    let sock = lock(&self.relays).get(&relay).map(|e| e.socket.clone());
-                    if let Some(s) = sock {
-                        if let Err(e) = s.try_send_to(&data, peer) {
-                            tracing::trace!(error = %e, %peer, "relay send dropped");
-                        }
+                    if run.as_mut().is_some_and(|r| r.push(relay, peer, &data)) {
+                        continue;
                     }
+                    self.send_run(run.replace(PeerRun::new(relay, peer, data)));
+                }
+                Output::ToClient { client, data } => {
+                    self.send_run(run.take());
+                    self.send_to_client(client, data);
                 }
                 Output::CloseRelay { relay } => {
+                    self.send_run(run.take());
                     if let Some(e) = lock(&self.relays).remove(&relay) {
                         e.task.abort();
                     }
                 }
             }
+        }
+        self.send_run(run);
+    }
+
+    fn send_run(&self, run: Option<PeerRun>) {
+        let Some(run) = run else { return };
+        let sock = lock(&self.relays).get(&run.relay).map(|e| e.socket.clone());
+        if let Some(s) = sock {
+            run.send(&s);
         }
     }
 
