@@ -222,8 +222,8 @@ function cpuByKind(sides = new Map()) {
       continue; // exited meanwhile
     }
     // Fields after the command name: ppid is the 2nd, utime and stime the 12th and 13th.
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    const ms = ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const ms = ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
     const exe = path.basename(argv[0] ?? "");
     let kind = null;
     let dir = null;
@@ -238,7 +238,7 @@ function cpuByKind(sides = new Map()) {
       else if (argv.includes("--utility-sub-type=network.mojom.NetworkService")) kind = "network";
       else kind = "other";
     }
-    procs.set(Number(pid), { ppid: Number(f[1]), ms, kind, dir });
+    procs.set(Number(pid), { ppid: Number(fields[1]), ms, kind, dir });
     if (kind) byKind[kind] = (byKind[kind] ?? 0) + ms;
   }
   for (const p of procs.values()) {
@@ -272,14 +272,20 @@ function cpuSince(before, sides) {
   return { byKind, msPerMiB: total / mib, sidePerMiB };
 }
 
-/** "sending browser 80, receiving browser 120, relay 30" ms per MiB ("—" where not measured). */
-const sideText = (perMiB) =>
-  ["sending browser", "receiving browser", "relay"]
-    .map((label, i) => {
-      const ms = perMiB?.[["sender", "receiver", "relay"][i]];
-      return `${label} ${ms === undefined ? "—" : ms.toFixed(0)}`;
-    })
-    .join(", ");
+/** A number with `d` decimals, "—" when not measured, "stalled" for a stalled transfer. */
+const f = (x, d = 1) =>
+  x === null || x === undefined ? "—" : Number.isNaN(x) ? "stalled" : x.toFixed(d);
+
+/** The sides of `cpuSince`'s split, with their labels in the log. */
+const SIDES = [
+  ["sender", "sending browser"],
+  ["receiver", "receiving browser"],
+  ["relay", "relay"],
+];
+/** "sending browser 80, receiving browser 120, relay 30" (ms per MiB). */
+const sideText = (perMiB) => SIDES.map(([k, label]) => `${label} ${f(perMiB?.[k], 0)}`).join(", ");
+/** "80 / 120 / 30" for the table. */
+const sideColumn = (perMiB) => (perMiB ? SIDES.map(([k]) => f(perMiB[k], 0)).join(" / ") : "—");
 
 const pct = (xs, p) => {
   const s = [...xs].sort((x, y) => x - y);
@@ -428,8 +434,6 @@ try {
 
 const base = rows.find((r) => r.name.startsWith("native ↔ native, direct"));
 const viaRelay = rows.find((r) => r.name.startsWith("native ↔ native, both via relay"));
-const f = (x, d = 1) =>
-  x === null || x === undefined ? "—" : Number.isNaN(x) ? "stalled" : x.toFixed(d);
 console.log(
   `Data channels: ${runs} runs of createOffer → open; ${(TOTAL / 2 ** 20).toFixed(0)} MiB in ${SIZE}-byte messages; ${RTT_N} pings of 16 B`,
 );
@@ -437,15 +441,13 @@ console.log(
   "| pair (offerer ↔ answerer) | open p50 ms | open p90 | vs native↔native relay | MB/s | vs native direct | CPU ms per MiB | of it sender / receiver / relay | RTT p50 ms | RTT p90 | p50 − native direct |",
 );
 console.log("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-const split = (perMiB) =>
-  perMiB ? ["sender", "receiver", "relay"].map((k) => f(perMiB[k], 0)).join(" / ") : "—";
 for (const r of rows) {
   const o50 = r.open ? pct(r.open, 50) : null;
   const oRatio = r.open && viaRelay ? `${(o50 / pct(viaRelay.open, 50)).toFixed(2)}×` : "—";
   const tRatio = base ? `${(r.tput.mbps / base.tput.mbps).toFixed(2)}×` : "—";
   const rttDelta = base ? (pct(r.rtt, 50) - pct(base.rtt, 50)).toFixed(2) : "—";
   console.log(
-    `| ${r.name} | ${f(o50, 0)} | ${f(r.open ? pct(r.open, 90) : null, 0)} | ${oRatio} | ${f(r.tput.mbps)} | ${tRatio} | ${f(r.tput.cpuMsPerMiB, 0)} | ${split(r.tput.sidePerMiB)} | ${f(pct(r.rtt, 50), 2)} | ${f(pct(r.rtt, 90), 2)} | ${rttDelta} |`,
+    `| ${r.name} | ${f(o50, 0)} | ${f(r.open ? pct(r.open, 90) : null, 0)} | ${oRatio} | ${f(r.tput.mbps)} | ${tRatio} | ${f(r.tput.cpuMsPerMiB, 0)} | ${sideColumn(r.tput.sidePerMiB)} | ${f(pct(r.rtt, 50), 2)} | ${f(pct(r.rtt, 90), 2)} | ${rttDelta} |`,
   );
 }
 if (mem) {

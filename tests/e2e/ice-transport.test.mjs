@@ -57,20 +57,22 @@ async function connect(a, b) {
   await call("accept", a.id, answer);
   const deadline = Date.now() + 20000;
   for (;;) {
-    const fromA = await call("takeCandidates", a.id);
-    const fromB = await call("takeCandidates", b.id);
-    if (fromA.length) await call("addCandidates", b.id, fromA);
-    if (fromB.length) await call("addCandidates", a.id, fromB);
+    await exchangeCandidates(a, b);
     const [sa, sb] = [await call("status", a.id), await call("status", b.id)];
     if (sa.connection === "connected" && sb.connection === "connected") break;
     assert.ok(Date.now() < deadline, `not connected: ${JSON.stringify({ sa, sb })}`);
     await new Promise((r) => setTimeout(r, 50));
   }
   // Candidates gathered during the last round still go to the other side (trickle ICE).
-  const lastA = await call("takeCandidates", a.id);
-  const lastB = await call("takeCandidates", b.id);
-  if (lastA.length) await call("addCandidates", b.id, lastA);
-  if (lastB.length) await call("addCandidates", a.id, lastB);
+  await exchangeCandidates(a, b);
+}
+
+/** Hand each side the candidates the other gathered since the last exchange. */
+async function exchangeCandidates(a, b) {
+  const fromA = await call("takeCandidates", a.id);
+  const fromB = await call("takeCandidates", b.id);
+  if (fromA.length) await call("addCandidates", b.id, fromA);
+  if (fromB.length) await call("addCandidates", a.id, fromB);
 }
 
 /**
