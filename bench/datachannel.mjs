@@ -368,6 +368,8 @@ try {
     const cpu0 = cpuByKind(sides);
     const drops0 = udpDrops();
     const relayDrops0 = await relay.metric("turn_client_tx_dropped_total");
+    const peerPackets0 = await relay.metric("turn_peer_tx_packets_total");
+    const peerBytes0 = await relay.metric("turn_peer_tx_bytes_total");
     // A stalled transfer is a result too (reported, not fatal): the other rows still run.
     const tput = await call(spec.pa, "throughput", pair.a.key, TOTAL, SIZE).catch(async (e) => {
       const sink = await call(spec.pb, "sinkState", pair.b.key);
@@ -379,6 +381,11 @@ try {
     tput.cpuMsPerMiB = msPerMiB;
     tput.sidePerMiB = sidePerMiB;
     tput.relayDrops = (await relay.metric("turn_client_tx_dropped_total")) - relayDrops0;
+    // Datagrams the relay sent to peers (both directions of the pair): their mean size shows
+    // the SCTP packet size path MTU discovery reached.
+    const peerPackets = (await relay.metric("turn_peer_tx_packets_total")) - peerPackets0;
+    const peerBytes = (await relay.metric("turn_peer_tx_bytes_total")) - peerBytes0;
+    tput.peerDatagram = peerPackets ? peerBytes / peerPackets : null;
     if (profiled) await stopProfiles(profiled, spec.name);
     const cpuText = Object.entries(cpu)
       .filter(([, ms]) => ms > 0)
@@ -389,7 +396,7 @@ try {
       `${spec.name}: CPU during the transfer: ${cpuText}; ${tput.cpuMsPerMiB.toFixed(0)} ms per MiB (${sideText(sidePerMiB)})`,
     );
     log(
-      `${spec.name}: ${tput.mbps.toFixed(1)} MB/s (${tput.ms.toFixed(0)} ms, dropped: ${tput.udpDrops} UDP datagrams for a full socket buffer, ${tput.relayDrops} by the relay for a slow WebSocket/TCP client)`,
+      `${spec.name}: ${tput.mbps.toFixed(1)} MB/s (${tput.ms.toFixed(0)} ms, dropped: ${tput.udpDrops} UDP datagrams for a full socket buffer, ${tput.relayDrops} by the relay for a slow WebSocket/TCP client; relay → peer datagrams ${f(tput.peerDatagram, 0)} bytes on average)`,
     );
     if (tput.stalled) {
       // Pings would queue behind the stalled data: measure RTT on a fresh connection.

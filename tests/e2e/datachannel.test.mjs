@@ -106,12 +106,31 @@ async function closeReaches(closer, other) {
   }
 }
 
+/** Path MTU discovery (vendor/rtc-sctp/src/association/pmtu.rs) towards Chromium: the
+ * polyfill's SCTP packets grow from the 1,191-byte base to 2,048 bytes once Chromium answers
+ * the probe. One large message alone, counted where it leaves the relay for the native peer
+ * (only the polyfill sends through the relay here): ~2,080-byte datagrams, not ~1,220. */
+async function assertLargePackets(poly, native) {
+  const count = (await call(native.page, "channelStatus", native.id, "dc")).received.length;
+  const packets0 = await relay.metric("turn_peer_tx_packets_total");
+  const bytes0 = await relay.metric("turn_peer_tx_bytes_total");
+  await call(poly.page, "sendBytes", poly.id, "dc", 100000);
+  await until("native receives the large message", async () => {
+    const st = await call(native.page, "channelStatus", native.id, "dc");
+    return { ok: st.received.length > count, n: st.received.length };
+  });
+  const packets = (await relay.metric("turn_peer_tx_packets_total")) - packets0;
+  const mean = ((await relay.metric("turn_peer_tx_bytes_total")) - bytes0) / packets;
+  assert.ok(mean > 1900, `${packets} datagrams to the native peer, ${mean.toFixed(0)} bytes each`);
+}
+
 test("polyfill (offerer) ↔ native: messages both ways, close from the polyfill", async () => {
   const page = await openPage();
   const poly = { page, kind: "polyfill", config: polyfill() };
   const native = { page, kind: "native", config: {} };
   await connect(poly, native);
   await exchange(poly, native);
+  await assertLargePackets(poly, native);
   await closeReaches(poly, native);
 });
 

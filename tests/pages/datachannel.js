@@ -54,6 +54,13 @@ export function sendAll(id, label, tag, big) {
   return channel.bufferedAmount;
 }
 
+/** One binary message of `size` bytes. */
+export function sendBytes(id, label, size) {
+  const { channel } = entry(id, label);
+  channel.send(new Uint8Array(size).fill(0x5a));
+  return channel.bufferedAmount;
+}
+
 export function channelStatus(id, label) {
   const e = channels.get(`${id}/${label}`);
   if (!e) return null;

@@ -8,7 +8,7 @@
 
 mod sctp_common;
 
-use sctp_common::Net;
+use sctp_common::{Conditions, Net};
 use std::time::Duration;
 
 /// SCTP chunk types (RFC 9260 §3.2) of the first chunk, after the 12-byte common header.
@@ -25,7 +25,13 @@ fn count(packets: &[Vec<u8>], chunk_type: u8) -> usize {
 
 #[test]
 fn a_batch_of_data_packets_gets_a_sack_for_every_fourth_packet() {
-    let mut net = Net::with_bulk_channel(Duration::from_millis(1), 7);
+    // A path of the base packet size: path MTU probes fail, and a packet carries ~1.2 KB.
+    let link = Conditions {
+        latency: Duration::from_millis(1),
+        path_mtu: 1191,
+        ..Conditions::CLEAN
+    };
+    let mut net = Net::with_bulk_channel_on(link, 7);
     // Grow the sender's congestion window past one batch.
     let message = vec![0x5a; 64 * 1024];
     for _ in 0..16 {

@@ -340,6 +340,7 @@ fn sctp_ten_megabytes_in_order_through_loss_reordering_and_duplication() {
         jitter: Duration::from_millis(10),
         loss: 0.05,
         duplicate: 0.02,
+        path_mtu: usize::MAX,
     };
     let mut net = Net::new(conditions, 9);
     net.connect();

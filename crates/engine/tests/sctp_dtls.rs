@@ -175,11 +175,12 @@ fn sctp_data_channel_over_two_dtls_endpoints() {
     );
     assert_eq!(messages(&client), vec![(0, vec![], true)]);
     // A 256 KiB message took many records: SCTP fragments to the path MTU.
-    assert!(client.records > 200, "{} records", client.records);
-    // rtc-sctp bounds SCTP packets at 1191 bytes (1280 minus IPv6, UDP, TURN and DTLS overhead).
+    assert!(client.records > 120, "{} records", client.records);
+    // SCTP packets start at 1191 bytes (1280 minus IPv6, UDP, TURN and DTLS overhead) and grow
+    // to at most 2048 once path MTU probes are answered (vendor/rtc-sctp/POLYRTC.md).
     eprintln!("largest DTLS datagram: {} bytes", client.largest_datagram);
     assert!(
-        client.largest_datagram <= 1191 + 37,
+        client.largest_datagram <= 2048 + 37,
         "{}",
         client.largest_datagram
     );

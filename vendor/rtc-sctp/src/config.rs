@@ -61,6 +61,8 @@ pub struct TransportConfig {
     max_num_outbound_streams: u16,
     max_num_inbound_streams: u16,
     timer_config: TimerConfig,
+    /// POLYRTC: probe for packets larger than the base MTU (association/pmtu.rs).
+    path_mtu_discovery: bool,
 }
 
 impl Default for TransportConfig {
@@ -72,6 +74,7 @@ impl Default for TransportConfig {
             max_num_outbound_streams: u16::MAX,
             max_num_inbound_streams: u16::MAX,
             timer_config: TimerConfig::default(),
+            path_mtu_discovery: false,
         }
     }
 }
@@ -112,6 +115,18 @@ impl TransportConfig {
     pub fn with_timer_config(mut self, value: TimerConfig) -> Self {
         self.timer_config = value;
         self
+    }
+
+    /// POLYRTC: whether associations probe for larger packets than the base MTU (RFC 8899
+    /// PLPMTUD, see association/pmtu.rs). Off by default, as upstream behaves.
+    pub fn with_path_mtu_discovery(mut self, value: bool) -> Self {
+        self.path_mtu_discovery = value;
+        self
+    }
+
+    /// Whether path MTU discovery is on.
+    pub fn path_mtu_discovery(&self) -> bool {
+        self.path_mtu_discovery
     }
 
     /// The configured SCTP port.

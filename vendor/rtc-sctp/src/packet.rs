@@ -6,7 +6,9 @@ use crate::chunk::chunk_error::ChunkError;
 use crate::chunk::chunk_forward_tsn::ChunkForwardTsn;
 use crate::chunk::chunk_header::*;
 use crate::chunk::chunk_heartbeat::ChunkHeartbeat;
+use crate::chunk::chunk_heartbeat_ack::ChunkHeartbeatAck;
 use crate::chunk::chunk_init::ChunkInit;
+use crate::chunk::chunk_padding::ChunkPadding;
 use crate::chunk::chunk_payload_data::ChunkPayloadData;
 use crate::chunk::chunk_reconfig::ChunkReconfig;
 use crate::chunk::chunk_selective_ack::ChunkSelectiveAck;
@@ -137,22 +139,11 @@ impl PartialDecode {
 
             let chunk_buf = slice_chunk(&self.remaining, offset)?;
             let ct = ChunkType(self.remaining[offset]);
-            let c: Box<dyn Chunk> = match ct {
-                CT_INIT => Box::new(ChunkInit::unmarshal(&chunk_buf)?),
-                CT_INIT_ACK => Box::new(ChunkInit::unmarshal(&chunk_buf)?),
-                CT_ABORT => Box::new(ChunkAbort::unmarshal(&chunk_buf)?),
-                CT_COOKIE_ECHO => Box::new(ChunkCookieEcho::unmarshal(&chunk_buf)?),
-                CT_COOKIE_ACK => Box::new(ChunkCookieAck::unmarshal(&chunk_buf)?),
-                CT_HEARTBEAT => Box::new(ChunkHeartbeat::unmarshal(&chunk_buf)?),
-                CT_PAYLOAD_DATA => Box::new(ChunkPayloadData::unmarshal(&chunk_buf)?),
-                CT_SACK => Box::new(ChunkSelectiveAck::unmarshal(&chunk_buf)?),
-                CT_RECONFIG => Box::new(ChunkReconfig::unmarshal(&chunk_buf)?),
-                CT_FORWARD_TSN => Box::new(ChunkForwardTsn::unmarshal(&chunk_buf)?),
-                CT_ERROR => Box::new(ChunkError::unmarshal(&chunk_buf)?),
-                CT_SHUTDOWN => Box::new(ChunkShutdown::unmarshal(&chunk_buf)?),
-                CT_SHUTDOWN_ACK => Box::new(ChunkShutdownAck::unmarshal(&chunk_buf)?),
-                CT_SHUTDOWN_COMPLETE => Box::new(ChunkShutdownComplete::unmarshal(&chunk_buf)?),
-                _ => return Err(Error::ErrUnmarshalUnknownChunkType),
+            // POLYRTC: one chunk parser for both loops (was a copy in each).
+            let Some(c) = unmarshal_chunk(ct, &chunk_buf)? else {
+                // An unknown chunk to skip (RFC 9260 §3.2).
+                offset += chunk_buf.len() + get_padding_size(chunk_buf.len());
+                continue;
             };
 
             let chunk_value_padding = get_padding_size(c.value_length());
@@ -165,6 +156,33 @@ impl PartialDecode {
             chunks,
         })
     }
+}
+
+/// POLYRTC: a chunk of type `ct`, or `None` for an unknown type whose high bit says "skip it and
+/// go on with the packet" (RFC 9260 §3.2; upstream dropped the whole packet for any unknown type).
+fn unmarshal_chunk(ct: ChunkType, chunk_buf: &Bytes) -> Result<Option<Box<dyn Chunk>>> {
+    let c: Box<dyn Chunk> = match ct {
+        CT_INIT => Box::new(ChunkInit::unmarshal(chunk_buf)?),
+        CT_INIT_ACK => Box::new(ChunkInit::unmarshal(chunk_buf)?),
+        CT_ABORT => Box::new(ChunkAbort::unmarshal(chunk_buf)?),
+        CT_COOKIE_ECHO => Box::new(ChunkCookieEcho::unmarshal(chunk_buf)?),
+        CT_COOKIE_ACK => Box::new(ChunkCookieAck::unmarshal(chunk_buf)?),
+        CT_HEARTBEAT => Box::new(ChunkHeartbeat::unmarshal(chunk_buf)?),
+        CT_PAYLOAD_DATA => Box::new(ChunkPayloadData::unmarshal(chunk_buf)?),
+        CT_SACK => Box::new(ChunkSelectiveAck::unmarshal(chunk_buf)?),
+        CT_RECONFIG => Box::new(ChunkReconfig::unmarshal(chunk_buf)?),
+        CT_FORWARD_TSN => Box::new(ChunkForwardTsn::unmarshal(chunk_buf)?),
+        CT_ERROR => Box::new(ChunkError::unmarshal(chunk_buf)?),
+        CT_SHUTDOWN => Box::new(ChunkShutdown::unmarshal(chunk_buf)?),
+        CT_SHUTDOWN_ACK => Box::new(ChunkShutdownAck::unmarshal(chunk_buf)?),
+        CT_SHUTDOWN_COMPLETE => Box::new(ChunkShutdownComplete::unmarshal(chunk_buf)?),
+        // HEARTBEAT ACK answers our path MTU probes, PAD fills them (association/pmtu.rs).
+        CT_HEARTBEAT_ACK => Box::new(ChunkHeartbeatAck::unmarshal(chunk_buf)?),
+        CT_PAD => Box::new(ChunkPadding::unmarshal(chunk_buf)?),
+        _ if ct.0 & 0x80 != 0 => return Ok(None),
+        _ => return Err(Error::ErrUnmarshalUnknownChunkType),
+    };
+    Ok(Some(c))
 }
 
 fn slice_chunk(raw: &Bytes, offset: usize) -> Result<Bytes> {
@@ -234,22 +252,11 @@ impl Packet {
 
             let chunk_buf = slice_chunk(raw, offset)?;
             let ct = ChunkType(raw[offset]);
-            let c: Box<dyn Chunk> = match ct {
-                CT_INIT => Box::new(ChunkInit::unmarshal(&chunk_buf)?),
-                CT_INIT_ACK => Box::new(ChunkInit::unmarshal(&chunk_buf)?),
-                CT_ABORT => Box::new(ChunkAbort::unmarshal(&chunk_buf)?),
-                CT_COOKIE_ECHO => Box::new(ChunkCookieEcho::unmarshal(&chunk_buf)?),
-                CT_COOKIE_ACK => Box::new(ChunkCookieAck::unmarshal(&chunk_buf)?),
-                CT_HEARTBEAT => Box::new(ChunkHeartbeat::unmarshal(&chunk_buf)?),
-                CT_PAYLOAD_DATA => Box::new(ChunkPayloadData::unmarshal(&chunk_buf)?),
-                CT_SACK => Box::new(ChunkSelectiveAck::unmarshal(&chunk_buf)?),
-                CT_RECONFIG => Box::new(ChunkReconfig::unmarshal(&chunk_buf)?),
-                CT_FORWARD_TSN => Box::new(ChunkForwardTsn::unmarshal(&chunk_buf)?),
-                CT_ERROR => Box::new(ChunkError::unmarshal(&chunk_buf)?),
-                CT_SHUTDOWN => Box::new(ChunkShutdown::unmarshal(&chunk_buf)?),
-                CT_SHUTDOWN_ACK => Box::new(ChunkShutdownAck::unmarshal(&chunk_buf)?),
-                CT_SHUTDOWN_COMPLETE => Box::new(ChunkShutdownComplete::unmarshal(&chunk_buf)?),
-                _ => return Err(Error::ErrUnmarshalUnknownChunkType),
+            // POLYRTC: one chunk parser for both loops (was a copy in each).
+            let Some(c) = unmarshal_chunk(ct, &chunk_buf)? else {
+                // An unknown chunk to skip (RFC 9260 §3.2).
+                offset += chunk_buf.len() + get_padding_size(chunk_buf.len());
+                continue;
             };
 
             let chunk_value_padding = get_padding_size(c.value_length());

@@ -60,7 +60,10 @@ impl SctpTransport {
             .with_sctp_port(config.local_port)
             .with_max_receive_buffer_size(RECEIVE_WINDOW)
             .with_max_message_size(send_limit(config.max_message_size))
-            .with_timer_config(timer_config());
+            .with_timer_config(timer_config())
+            // Packets grow from 1,191 to up to 2,048 bytes once a probe proves the path and
+            // the peer take them (vendor/rtc-sctp/POLYRTC.md, "Path MTU discovery").
+            .with_path_mtu_discovery(true);
         let server = (!config.client).then(|| Arc::new(ServerConfig::new(transport.clone())));
         let mut endpoint = Endpoint::new(
             LOCAL_ADDR,

@@ -17,6 +17,9 @@ pub struct Conditions {
     pub jitter: Duration,
     pub loss: f64,
     pub duplicate: f64,
+    /// Largest packet the link carries; longer ones are dropped, as a path with a smaller MTU
+    /// (or a peer that cannot read them) would.
+    pub path_mtu: usize,
 }
 
 impl Conditions {
@@ -25,6 +28,7 @@ impl Conditions {
         jitter: Duration::ZERO,
         loss: 0.0,
         duplicate: 0.0,
+        path_mtu: usize::MAX,
     };
 }
 
@@ -95,7 +99,7 @@ impl Net {
                         continue;
                     }
                 }
-                if self.chance(self.conditions.loss) {
+                if packet.len() > self.conditions.path_mtu || self.chance(self.conditions.loss) {
                     continue;
                 }
                 let copies = if self.chance(self.conditions.duplicate) {
@@ -192,13 +196,18 @@ impl Net {
     /// A connected pair on a clean link of `latency` with one ordered, reliable channel "bulk"
     /// (id 0) open from a: the starting point of the bulk-transfer tests.
     pub fn with_bulk_channel(latency: Duration, seed: u64) -> Net {
-        let mut net = Net::new(
+        Net::with_bulk_channel_on(
             Conditions {
                 latency,
                 ..Conditions::CLEAN
             },
             seed,
-        );
+        )
+    }
+
+    /// [`Net::with_bulk_channel`] on a link with the given conditions.
+    pub fn with_bulk_channel_on(conditions: Conditions, seed: u64) -> Net {
+        let mut net = Net::new(conditions, seed);
         net.connect();
         let now = net.now;
         let params = ChannelParams {

@@ -15,6 +15,7 @@ use crate::chunk::{
     chunk_heartbeat_ack::ChunkHeartbeatAck,
     chunk_init::ChunkInit,
     chunk_init::ChunkInitAck,
+    chunk_padding::ChunkPadding,
     chunk_payload_data::ChunkPayloadData,
     chunk_payload_data::{MessageId, MessageReliability, PayloadProtocolIdentifier},
     chunk_reconfig::ChunkReconfig,
@@ -24,7 +25,10 @@ use crate::chunk::{
     chunk_shutdown_complete::ChunkShutdownComplete,
     chunk_type::CT_FORWARD_TSN,
 };
-use crate::config::{COMMON_HEADER_SIZE, DATA_CHUNK_HEADER_SIZE, ServerConfig, TransportConfig};
+use crate::config::{
+    COMMON_HEADER_SIZE, DATA_CHUNK_HEADER_SIZE, ServerConfig, TransportConfig,
+    max_payload_size_for_mtu,
+};
 use crate::packet::{CommonHeader, Packet};
 use crate::param::{
     Param,
@@ -41,6 +45,7 @@ use crate::queue::{
 use crate::shared::{AssociationEventInner, AssociationId, EndpointEvent, EndpointEventInner};
 use crate::util::{constant_time_eq, sna16lt, sna32gt, sna32gte, sna32lt, sna32lte};
 use crate::{AssociationEvent, Payload, Side};
+use pmtu::PmtuSearch;
 use shared::error::{Error, Result};
 use shared::{TransportContext, TransportMessage, TransportProtocol};
 use stream::{Stream, StreamEvent, StreamId, StreamState};
@@ -62,6 +67,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use thiserror::Error;
 
+pub(crate) mod pmtu;
 pub(crate) mod state;
 pub(crate) mod stats;
 pub(crate) mod stream;
@@ -225,6 +231,10 @@ pub struct Association {
     pub(crate) mtu: u32,
     // max DATA chunk payload size
     max_payload_size: u32,
+    /// POLYRTC: path MTU discovery (pmtu.rs); `mtu` follows its confirmed size.
+    pmtu: PmtuSearch,
+    /// POLYRTC: a path MTU probe is to be sent with the next outbound packets.
+    pmtu_probe_due: bool,
     cumulative_tsn_ack_point: u32,
     advanced_peer_tsn_ack_point: u32,
     use_forward_tsn: bool,
@@ -341,6 +351,8 @@ impl Default for Association {
             mtu: 0,
             // max DATA chunk payload size
             max_payload_size: 0,
+            pmtu: PmtuSearch::default(),
+            pmtu_probe_due: false,
             cumulative_tsn_ack_point: 0,
             advanced_peer_tsn_ack_point: 0,
             use_forward_tsn: false,
@@ -439,6 +451,12 @@ impl Association {
             timers: TimerTable::new(config.timer_config()),
 
             mtu,
+            pmtu: if config.path_mtu_discovery() {
+                PmtuSearch::new(mtu, random::<u32>())
+            } else {
+                PmtuSearch::default()
+            },
+            pmtu_probe_due: config.path_mtu_discovery(),
             cwnd,
             remote_addr,
             local_addr,
@@ -565,7 +583,15 @@ impl Association {
             self.timers.set(timer, None);
             //trace!("{:?} timeout", timer);
 
-            if timer == Timer::Ack {
+            if timer == Timer::PmtuProbe {
+                // POLYRTC: the probe went unanswered (or a black hole's wait is over).
+                self.timers.reset_retrans(timer);
+                if !self.pmtu.is_searching() {
+                    self.pmtu.restart();
+                }
+                self.pmtu_probe_due = true;
+                self.awake_write_loop();
+            } else if timer == Timer::Ack {
                 self.on_ack_timeout();
             } else if failure {
                 self.on_retransmission_failure(timer);
@@ -1045,6 +1071,11 @@ impl Association {
             return Err(Error::ErrAbortChunk(err_str));
         } else if let Some(c) = chunk_any.downcast_ref::<ChunkHeartbeat>() {
             self.handle_heartbeat(c)?
+        } else if let Some(c) = chunk_any.downcast_ref::<ChunkHeartbeatAck>() {
+            self.handle_heartbeat_ack(c);
+            vec![]
+        } else if chunk_any.downcast_ref::<ChunkPadding>().is_some() {
+            vec![]
         } else if let Some(c) = chunk_any.downcast_ref::<ChunkCookieEcho>() {
             self.handle_cookie_echo(c)?
         } else if chunk_any.downcast_ref::<ChunkCookieAck>().is_some() {
@@ -1287,6 +1318,77 @@ impl Association {
         }
 
         Ok(vec![])
+    }
+
+    /// POLYRTC: a HEARTBEAT ACK; ours only answer path MTU probes (pmtu.rs).
+    fn handle_heartbeat_ack(&mut self, c: &ChunkHeartbeatAck) {
+        let Some(info) = c
+            .params
+            .first()
+            .and_then(|p| p.as_any().downcast_ref::<ParamHeartbeatInfo>())
+        else {
+            return;
+        };
+        if let Some(size) = self.pmtu.on_ack(&info.heartbeat_information) {
+            debug!(
+                "[{}] path MTU probe of {} bytes acknowledged",
+                self.side, size
+            );
+            self.set_mtu(size);
+            self.timers.stop(Timer::PmtuProbe);
+            // The next size is probed at once: a search takes a few RTTs.
+            self.pmtu_probe_due = self.pmtu.is_searching();
+            if self.pmtu_probe_due {
+                self.awake_write_loop();
+            }
+        }
+    }
+
+    /// POLYRTC: the largest SCTP packet to build, and the DATA chunk payload that fills it. New
+    /// chunks of every stream use it; chunks made before keep their size.
+    fn set_mtu(&mut self, mtu: u32) {
+        self.mtu = mtu;
+        self.max_payload_size = max_payload_size_for_mtu(mtu);
+        for stream in self.streams.values_mut() {
+            stream.max_payload_size = self.max_payload_size;
+        }
+    }
+
+    /// POLYRTC: the path MTU probe, if one is due: a HEARTBEAT carrying the probe's identity,
+    /// and a PAD chunk filling the packet to the size tried (RFC 8899 §6.2.1.1). An
+    /// unanswered probe is sent again, or the search stopped, when the PmtuProbe timer fires.
+    fn gather_pmtu_probe(&mut self, raw_packets: &mut Vec<Bytes>, now: Instant) {
+        if !self.pmtu_probe_due {
+            return;
+        }
+        self.pmtu_probe_due = false;
+        let Some(probe) = self.pmtu.next_probe() else {
+            return;
+        };
+        let heartbeat = ChunkHeartbeat {
+            params: vec![Box::new(ParamHeartbeatInfo {
+                heartbeat_information: probe.info,
+            })],
+        };
+        let used = COMMON_HEADER_SIZE as usize + CHUNK_HEADER_SIZE + heartbeat.value_length();
+        let padding = (probe.size as usize).saturating_sub(used + CHUNK_HEADER_SIZE);
+        let packet = Packet {
+            common_header: CommonHeader {
+                verification_tag: self.peer_verification_tag,
+                source_port: self.source_port,
+                destination_port: self.destination_port,
+            },
+            chunks: vec![Box::new(heartbeat), Box::new(ChunkPadding { padding })],
+        };
+        match packet.marshal() {
+            Ok(raw) => raw_packets.push(raw),
+            Err(err) => warn!(
+                "[{}] failed to serialize a path MTU probe: {}",
+                self.side, err
+            ),
+        }
+        self.timers
+            .start(Timer::PmtuProbe, now, self.rto_mgr.get_rto());
     }
 
     fn handle_cookie_echo(&mut self, c: &ChunkCookieEcho) -> Result<Vec<Packet>> {
@@ -1736,8 +1838,7 @@ impl Association {
             // POLYRTC: upstream sent a SACK for every second packet (RFC 9260 §6.2's SHOULD);
             // `TimerConfig::sack_every` may stretch that (see POLYRTC.md).
             self.data_since_sack = self.data_since_sack.saturating_add(1);
-            if self.ack_state == AckState::Idle || self.data_since_sack < self.timers.sack_every()
-            {
+            if self.ack_state == AckState::Idle || self.data_since_sack < self.timers.sack_every() {
                 self.delayed_ack_triggered = true;
             } else {
                 self.immediate_ack_triggered = true;
@@ -2341,6 +2442,7 @@ impl Association {
         let state = self.state();
         match state {
             AssociationState::Established => {
+                self.gather_pmtu_probe(&mut raw_packets, now);
                 raw_packets = self.gather_data_packets_to_retransmit(raw_packets, now);
                 if self.state() == AssociationState::Closed {
                     return (vec![], false);
@@ -2784,7 +2886,12 @@ impl Association {
                     // Send it as a zero window probe
                     done = true;
                     chunks_remaining = true;
-                } else if bytes_to_send + c.user_data.len() > awnd as usize {
+                } else if bytes_to_send + c.user_data.len() > awnd as usize
+                    // POLYRTC: the first chunk goes even if larger than cwnd when rwnd has
+                    // room: after T3-rtx cwnd is 1 MTU, and a chunk made before the path MTU fell
+                    // back to the base (pmtu.rs) is larger; upstream never retransmitted it.
+                    && !(chunks.is_empty() && c.user_data.len() <= self.rwnd as usize)
+                {
                     chunks_remaining = true;
                     break;
                 }
@@ -3122,7 +3229,11 @@ impl Association {
                     continue;
                 }
 
-                if self.inflight_queue.get_num_bytes() + data_len > self.cwnd as usize {
+                // POLYRTC: with nothing in flight one chunk always goes (RFC 9260 §6.1 B lets
+                // a sender exceed an unused cwnd by up to a PMTU): a chunk made before the
+                // path MTU fell back to the base (pmtu.rs) can be larger than cwnd = 1 MTU.
+                let inflight = self.inflight_queue.get_num_bytes();
+                if inflight > 0 && inflight + data_len > self.cwnd as usize {
                     break; // would exceeds cwnd
                 }
 
@@ -3515,6 +3626,20 @@ impl Association {
                 //   start by:
                 //      ssthresh = max(cwnd/2, 4*MTU)
                 //      cwnd = 1*MTU
+
+                // POLYRTC: a second expiry in a row above the base packet size may be a path
+                // that stopped carrying large packets (RFC 8899 §4.3): new chunks go back to
+                // the base size, and the search starts again after pmtu::RAISE_AFTER.
+                if n_rtos >= 2 && self.pmtu.on_black_hole() {
+                    debug!(
+                        "[{}] T3-rtx at {} bytes: back to the base packet size",
+                        self.side, self.mtu
+                    );
+                    self.set_mtu(self.pmtu.base());
+                    self.timers.stop(Timer::PmtuProbe);
+                    self.timers
+                        .start(Timer::PmtuProbe, now, pmtu::RAISE_AFTER.as_millis() as u64);
+                }
 
                 self.ssthresh = std::cmp::max(self.cwnd / 2, 4 * self.mtu);
                 self.cwnd = self.mtu;

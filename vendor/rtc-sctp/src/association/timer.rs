@@ -5,7 +5,7 @@ pub(crate) const ACK_INTERVAL: u64 = 200;
 const MAX_INIT_RETRANS: usize = 8;
 const PATH_MAX_RETRANS: usize = 5;
 const NO_MAX_RETRANS: usize = usize::MAX;
-const TIMER_COUNT: usize = 6;
+const TIMER_COUNT: usize = 7;
 
 #[derive(Debug, Copy, Clone)]
 /// Retransmission limits for the association's timers.
@@ -84,6 +84,8 @@ pub(crate) enum Timer {
     T3RTX = 3,
     Reconfig = 4,
     Ack = 5,
+    /// POLYRTC: a path MTU probe went unanswered for an RTO (pmtu.rs), or the search may restart.
+    PmtuProbe = 6,
 }
 
 impl Timer {
@@ -94,6 +96,7 @@ impl Timer {
         Timer::T3RTX,
         Timer::Reconfig,
         Timer::Ack,
+        Timer::PmtuProbe,
     ];
 }
 
@@ -138,6 +141,7 @@ impl TimerTable {
                 time_config.max_t3_rtx_retrans,      //T3RTX
                 time_config.max_reconfig_retrans,    //Reconfig
                 time_config.max_ack_retrans,         //Ack
+                NO_MAX_RETRANS,                      //PmtuProbe (pmtu.rs counts its probes)
             ],
             backoff_limit: time_config.backoff_limit(),
             delayed_ack_max: time_config.delayed_ack_max_ms,
@@ -186,7 +190,7 @@ impl TimerTable {
             // compound T3 backoff nor apply this control timer's backoff twice.
             // See RFC 9260 9.2 and RFC 6525 5.1.1.
             *current.get_or_insert(interval)
-        } else if matches!(timer, Timer::Ack | Timer::T3RTX) {
+        } else if matches!(timer, Timer::Ack | Timer::T3RTX | Timer::PmtuProbe) {
             interval
         } else {
             calculate_next_timeout(interval, self.retrans[timer as usize], self.backoff_limit)
