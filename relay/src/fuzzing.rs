@@ -53,6 +53,9 @@ impl RelaySockets for FakeSockets {
         self.0 = self.0.wrapping_add(1);
         Ok(a)
     }
+    fn dont_fragment(&mut self, _: SocketAddr) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// A whole TURN server fed `data` as client messages (split as a WebSocket

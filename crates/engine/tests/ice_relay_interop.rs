@@ -62,6 +62,7 @@ impl Ours {
             server_url: "turns:127.0.0.1?transport=tcp".into(),
             framing: Framing::Stream,
             request_mobility: false,
+            dont_fragment: false,
             max_lifetime: Duration::from_secs(600),
         };
         let turn = TurnClient::new(cfg, &mut ChaCha20Rng::seed_from_u64(7), Instant::now());

@@ -135,6 +135,7 @@ impl Sim {
             sockets: FakeSockets {
                 next: 50000,
                 fail: false,
+                dont_fragment: Vec::new(),
             },
             metrics,
             peers: [peer(1), peer(2)],

@@ -87,6 +87,7 @@ impl World {
             sockets: FakeSockets {
                 next: 50000,
                 fail: false,
+                dont_fragment: Vec::new(),
             },
             sessions: vec![],
             next_port: 40000,

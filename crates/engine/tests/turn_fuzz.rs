@@ -137,6 +137,7 @@ fn config(framing: Framing, mobility: bool) -> TurnClientConfig {
         server_url: "turn:fuzz".into(),
         framing,
         request_mobility: mobility,
+        dont_fragment: false,
         max_lifetime: Duration::from_secs(u64::from(mobility) * 100_000 + 30),
     }
 }

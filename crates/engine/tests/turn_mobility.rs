@@ -1,5 +1,6 @@
-//! RFC 8016 mobility and response authentication against a minimal fake TURN server: the
-//! relay's core does not issue MOBILITY-TICKETs yet (see turn_sim.rs for its behaviour).
+//! RFC 8016 mobility, response authentication and a refused DONT-FRAGMENT against a minimal
+//! fake TURN server: the relay's core does not issue MOBILITY-TICKETs yet, and it grants
+//! DONT-FRAGMENT (see turn_sim.rs for its behaviour).
 
 use polyrtc_engine::turn::{
     Framing, TurnClient, TurnClientConfig, TurnError, TurnEvent, TurnState,
@@ -18,6 +19,8 @@ struct FakeServer {
     issued: u32,
     reject_resume: bool,
     refuse_channels: bool,
+    /// Answer an Allocate carrying DONT-FRAGMENT with 420, as a server that cannot set DF.
+    refuse_dont_fragment: bool,
     /// Every request received.
     seen: Vec<Vec<u8>>,
 }
@@ -29,6 +32,7 @@ impl FakeServer {
             issued: 0,
             reject_resume: false,
             refuse_channels: false,
+            refuse_dont_fragment: false,
             seen: vec![],
         }
     }
@@ -54,6 +58,13 @@ impl FakeServer {
         if m.method == Method::CHANNEL_BIND && self.refuse_channels {
             let mut e = MessageBuilder::new(Class::Error, m.method, m.transaction_id);
             e.error_code(403, "Forbidden")
+                .message_integrity(&self.key.0);
+            return Some(e.into_bytes());
+        }
+        if m.method == Method::ALLOCATE && m.has(stun::DONT_FRAGMENT) && self.refuse_dont_fragment {
+            let mut e = MessageBuilder::new(Class::Error, m.method, m.transaction_id);
+            e.error_code(420, "Unknown Attribute")
+                .attribute(stun::UNKNOWN_ATTRIBUTES, &stun::DONT_FRAGMENT.to_be_bytes())
                 .message_integrity(&self.key.0);
             return Some(e.into_bytes());
         }
@@ -88,12 +99,17 @@ impl FakeServer {
 }
 
 fn mobile_client(now: Instant) -> TurnClient {
+    client(now, false)
+}
+
+fn client(now: Instant, dont_fragment: bool) -> TurnClient {
     let cfg = TurnClientConfig {
         username: "alice".into(),
         password: "pw".into(),
         server_url: "wss://fake/turn".into(),
         framing: Framing::Stream,
         request_mobility: true,
+        dont_fragment,
         max_lifetime: Duration::from_secs(600),
     };
     TurnClient::new(cfg, &mut ChaCha20Rng::seed_from_u64(9), now)
@@ -294,4 +310,29 @@ fn try_alternate_is_reported_not_followed() {
     );
     assert_eq!(c.poll_transmit(), None);
     assert_eq!(c.poll_timeout(), None);
+}
+
+#[test]
+fn dont_fragment_refused_with_420_allocates_without_it() {
+    let t0 = Instant::now();
+    let mut c = client(t0, true);
+    let mut s = FakeServer {
+        refuse_dont_fragment: true,
+        ..FakeServer::new()
+    };
+    let sent = pump(&mut c, &mut s, t0);
+    assert_eq!(c.state(), TurnState::Allocated);
+    let allocates: Vec<Message<'_>> = sent
+        .iter()
+        .filter_map(|m| Message::parse(m).ok())
+        .filter(|m| m.method == Method::ALLOCATE)
+        .collect();
+    // Unsigned (401), signed with DONT-FRAGMENT (420), signed without it.
+    assert_eq!(allocates.len(), 3);
+    assert!(allocates[1].has(stun::DONT_FRAGMENT));
+    assert!(!allocates[2].has(stun::DONT_FRAGMENT));
+    assert!(matches!(
+        events(&mut c).as_slice(),
+        [TurnEvent::Allocated { .. }]
+    ));
 }

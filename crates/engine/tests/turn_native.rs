@@ -72,6 +72,7 @@ impl Driver {
             server_url: "turn:127.0.0.1".into(),
             framing,
             request_mobility: mobility,
+            dont_fragment: false,
             max_lifetime: Duration::from_secs(600),
         };
         let client = TurnClient::new(cfg, &mut ChaCha20Rng::seed_from_u64(5), Instant::now());
@@ -274,6 +275,7 @@ async fn wrong_password_and_unreachable_server_are_reported() {
         server_url: "turn:127.0.0.1".into(),
         framing: Framing::Datagram,
         request_mobility: false,
+        dont_fragment: false,
         max_lifetime: Duration::from_secs(600),
     };
     let start = Instant::now();

@@ -42,6 +42,24 @@ fn allocate_retries_after_401_with_long_term_credentials() {
 }
 
 #[test]
+fn dont_fragment_is_asked_for_and_set_on_the_relayed_socket() {
+    let mut sim = Sim::new(Framing::Stream, "pw", server_config());
+    let config = TurnClientConfig {
+        dont_fragment: true,
+        ..client_config(Framing::Stream, "pw")
+    };
+    sim.client = TurnClient::new(config, &mut ChaCha20Rng::seed_from_u64(2), sim.t0);
+    sim.pump();
+    assert_eq!(sim.client.state(), TurnState::Allocated);
+    let allocs = sim.requests(Method::ALLOCATE);
+    assert!(allocs
+        .iter()
+        .all(|(_, m)| m.has(polyrtc_stun::DONT_FRAGMENT)));
+    let relayed = "203.0.113.1:50001".parse().unwrap();
+    assert_eq!(sim.sockets.dont_fragment, vec![relayed]);
+}
+
+#[test]
 fn wrong_password_surfaces_401_and_fails() {
     let mut sim = Sim::new(Framing::Stream, "wrong", server_config());
     sim.pump();
@@ -174,6 +192,7 @@ fn new_session_resumes_with_a_ticket_or_reports_allocation_lost() {
     let mut rng = ChaCha20Rng::seed_from_u64(3);
     let cfg = TurnClientConfig {
         request_mobility: true,
+        dont_fragment: false,
         ..client_config(Framing::Stream, "pw")
     };
     sim.client = TurnClient::new(cfg, &mut rng, sim.now);

@@ -19,6 +19,8 @@ use std::time::{Duration, Instant};
 pub struct FakeSockets {
     pub next: u16,
     pub fail: bool,
+    /// Relayed addresses the core asked to send with DF set (DONT-FRAGMENT).
+    pub dont_fragment: Vec<SocketAddr>,
 }
 
 impl RelaySockets for FakeSockets {
@@ -35,6 +37,10 @@ impl RelaySockets for FakeSockets {
     fn open_pair(&mut self, f: AddressFamily) -> std::io::Result<SocketAddr> {
         self.open(f, true)
     }
+    fn dont_fragment(&mut self, relay: SocketAddr) -> std::io::Result<()> {
+        self.dont_fragment.push(relay);
+        Ok(())
+    }
 }
 
 pub const PEER: &str = "192.0.2.10:5000";
@@ -50,6 +56,7 @@ pub fn client_config(framing: Framing, password: &str) -> TurnClientConfig {
         server_url: "wss://relay.example/turn".into(),
         framing,
         request_mobility: false,
+        dont_fragment: false,
         max_lifetime: Duration::from_secs(600),
     }
 }
@@ -112,6 +119,7 @@ impl Sim {
             sockets: FakeSockets {
                 next: 50000,
                 fail: false,
+                dont_fragment: Vec::new(),
             },
             metrics,
             client,

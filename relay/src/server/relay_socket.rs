@@ -97,6 +97,34 @@ impl RelaySockets for ShellSockets {
         }
         Err(std::io::Error::other("no free even/odd port pair"))
     }
+
+    fn dont_fragment(&mut self, relay: SocketAddr) -> std::io::Result<()> {
+        let (_, socket) = self
+            .opened
+            .iter()
+            .find(|(addr, _)| *addr == relay)
+            .ok_or_else(|| std::io::Error::other("not a socket opened by this request"))?;
+        set_dont_fragment(socket, relay)
+    }
+}
+
+/// DF set and no local fragmentation, regardless of the path MTU the kernel has cached: PROBE,
+/// not DO, so a forged ICMP "fragmentation needed" cannot make the kernel refuse the base-size
+/// datagrams a peer's path MTU search falls back to (RFC 8899 §4.6 has the PL not trust ICMP).
+pub(crate) fn set_dont_fragment(
+    socket: &std::net::UdpSocket,
+    relay: SocketAddr,
+) -> std::io::Result<()> {
+    use rustix::net::sockopt;
+    match relay {
+        SocketAddr::V4(_) => {
+            sockopt::set_ip_mtu_discover(socket, sockopt::Ipv4PathMtuDiscovery::PROBE)?
+        }
+        SocketAddr::V6(_) => {
+            sockopt::set_ipv6_mtu_discover(socket, sockopt::Ipv6PathMtuDiscovery::PROBE)?
+        }
+    }
+    Ok(())
 }
 
 impl Shared {
@@ -153,5 +181,35 @@ async fn read_peers(shared: Arc<Shared>, socket: Arc<UdpSocket>, relay: SocketAd
             }
             _ = shutdown.changed() => break,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rustix::net::sockopt;
+
+    #[test]
+    fn dont_fragment_turns_off_local_fragmentation() {
+        let ips = RelayIps {
+            v4: Some(IpAddr::from([127, 0, 0, 1])),
+            v6: None,
+        };
+        let mut sockets = ShellSockets::new(ips);
+        let relay = sockets.open(AddressFamily::V4, false).unwrap();
+        let socket = &sockets.opened[0].1;
+        // Linux's default lets the kernel fragment a datagram over the path MTU.
+        assert_ne!(
+            sockopt::ip_mtu_discover(socket).unwrap(),
+            sockopt::Ipv4PathMtuDiscovery::PROBE
+        );
+        sockets.dont_fragment(relay).unwrap();
+        let socket = &sockets.opened[0].1;
+        assert_eq!(
+            sockopt::ip_mtu_discover(socket).unwrap(),
+            sockopt::Ipv4PathMtuDiscovery::PROBE
+        );
+        let elsewhere: SocketAddr = "127.0.0.1:9".parse().unwrap();
+        assert!(sockets.dont_fragment(elsewhere).is_err());
     }
 }

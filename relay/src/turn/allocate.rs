@@ -22,6 +22,8 @@ struct Plan {
     even_port: bool,
     reserve_next: bool,
     mobility: bool,
+    /// DONT-FRAGMENT: relay with the DF bit set.
+    dont_fragment: bool,
     lifetime: Duration,
 }
 
@@ -124,6 +126,7 @@ impl TurnServer {
             even_port: even_port.is_some(),
             reserve_next: even_port.is_some_and(|v| v.first().is_some_and(|b| b & 0x80 != 0)),
             mobility,
+            dont_fragment: msg.has(stun::DONT_FRAGMENT),
             lifetime: self.granted_lifetime(lifetime),
         })
     }
@@ -234,6 +237,18 @@ impl TurnServer {
             Some(Ok(r)) => (Some(r), None),
             Some(Err(code)) => (None, Some(code)),
         };
+        if plan.dont_fragment {
+            // A reserved port (RESERVATION-TOKEN) was opened by an earlier Allocate and keeps
+            // that request's setting.
+            let fresh = plan.token.is_none().then_some(relay_local);
+            let addrs = [fresh, second.map(|s| s.local)];
+            for addr in addrs.into_iter().flatten() {
+                if let Err(e) = sockets.dont_fragment(addr) {
+                    // Fragmenting is what the relay did before; the allocation still works.
+                    tracing::warn!(error = %e, relay = %addr, "could not set DONT-FRAGMENT");
+                }
+            }
+        }
         let mobility = plan.mobility.then(|| self.new_mobility());
         let alloc = self.new_allocation(now, req, &plan, relay_local, second, mobility);
         let body = self.allocated_body(&alloc, plan.lifetime, req.client.remote);

@@ -51,6 +51,11 @@ pub trait RelaySockets {
     /// EVEN-PORT with the R bit (RFC 8656 §14.6): bind an even port and the
     /// next one; return the even one.
     fn open_pair(&mut self, family: AddressFamily) -> std::io::Result<SocketAddr>;
+    /// DONT-FRAGMENT (RFC 8656 §7.2): datagrams from the relayed address `relay`, opened by
+    /// this call's `open`, leave with the IP DF bit set and are never fragmented. A peer's
+    /// path MTU probe (the polyfill's SCTP, RFC 8899) must fail on a narrower path instead of
+    /// arriving in fragments.
+    fn dont_fragment(&mut self, relay: SocketAddr) -> std::io::Result<()>;
 }
 
 /// `--external-ip PUBLIC[/PRIVATE]` (coturn style): advertise `public` for

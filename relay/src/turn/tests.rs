@@ -12,6 +12,8 @@ struct Fake {
     port: u16,
     v6: bool,
     exhausted: bool,
+    /// Relayed addresses asked to send with DF set (DONT-FRAGMENT).
+    dont_fragment: Vec<SocketAddr>,
 }
 
 impl RelaySockets for Fake {
@@ -37,6 +39,10 @@ impl RelaySockets for Fake {
         let even = self.open(f, true)?;
         self.port += 1;
         Ok(even)
+    }
+    fn dont_fragment(&mut self, relay: SocketAddr) -> std::io::Result<()> {
+        self.dont_fragment.push(relay);
+        Ok(())
     }
 }
 
@@ -64,6 +70,7 @@ fn harness(cfg: TurnConfig) -> Harness {
             port: 50000,
             v6: false,
             exhausted: false,
+            dont_fragment: Vec::new(),
         },
         t0,
     }
@@ -340,6 +347,24 @@ fn even_port_with_reservation_then_token() {
     h.server.handle_timeout(h.at(40), &mut out);
     let odd = SocketAddr::new(even.ip(), even.port() + 1);
     assert!(out.contains(&Output::CloseRelay { relay: odd }));
+}
+
+#[test]
+fn dont_fragment_sets_df_on_the_new_relayed_address_only() {
+    let mut h = harness(open_policy());
+    let mut tc = TurnClient::new("alice", "pw");
+    // Without the attribute: fragmenting allowed, as before.
+    let plain = h.allocate(0, client(1), &mut tc);
+    assert!(h.sockets.dont_fragment.is_empty(), "{plain} got DF unasked");
+    let (_, req) = tc.request(Method::ALLOCATE, |b| {
+        b.attribute(crate::stun::REQUESTED_TRANSPORT, &[17, 0, 0, 0])
+            .attribute(crate::stun::DONT_FRAGMENT, &[]);
+    });
+    let resp = h.ask(0, client(2), &req);
+    let m = Message::parse(&resp).unwrap();
+    assert_eq!(m.class, Class::Success, "{:?}", m.error_code());
+    let relay = m.xor_address(XOR_RELAYED_ADDRESS).unwrap().unwrap();
+    assert_eq!(h.sockets.dont_fragment, vec![relay]);
 }
 
 #[test]

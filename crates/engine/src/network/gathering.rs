@@ -79,6 +79,7 @@ impl PeerConnection {
             server_url: url.clone(),
             framing,
             request_mobility: true,
+            dont_fragment: true,
             max_lifetime: std::time::Duration::from_secs(3600),
         };
         let client = TurnClient::new(config, &mut self.rng, now);

@@ -41,6 +41,10 @@ pub struct TurnClientConfig {
     pub framing: Framing,
     /// Ask for a MOBILITY-TICKET (RFC 8016) so the allocation survives a new transport session.
     pub request_mobility: bool,
+    /// Ask the server to relay with the IP DF bit set (DONT-FRAGMENT, RFC 8656 §7.1): SCTP's
+    /// path MTU probes must fail on a narrower path, not arrive in fragments. A server that
+    /// refuses it (420) is asked again without.
+    pub dont_fragment: bool,
     /// The LIFETIME asked for in Allocate and Refresh; the server may grant less.
     pub max_lifetime: Duration,
 }
@@ -135,6 +139,8 @@ pub struct TurnClient {
     ticket: Option<Vec<u8>>,
     /// The server answered 405 (Mobility Forbidden): Allocate without asking for a ticket.
     mobility_refused: bool,
+    /// The server answered 420 to DONT-FRAGMENT: Allocate without it.
+    dont_fragment_refused: bool,
     peers: Peers,
     transmits: VecDeque<Vec<u8>>,
     events: VecDeque<TurnEvent>,
@@ -167,6 +173,7 @@ impl TurnClient {
             allocation: None,
             ticket: None,
             mobility_refused: false,
+            dont_fragment_refused: false,
             peers: Peers::default(),
             transmits: VecDeque::new(),
             events: VecDeque::new(),

@@ -47,6 +47,9 @@ impl TurnClient {
                     // RFC 8016 §3.1: an empty MOBILITY-TICKET asks for mobility.
                     b.attribute(stun::MOBILITY_TICKET, &[]);
                 }
+                if self.config.dont_fragment && !self.dont_fragment_refused {
+                    b.attribute(stun::DONT_FRAGMENT, &[]);
+                }
             }
             RequestKind::Refresh { lifetime } => {
                 b.u32_attribute(stun::LIFETIME, *lifetime);

@@ -149,6 +149,16 @@ impl TurnClient {
                 self.mobility_refused = true;
                 self.start_request(now, t.kind, t.auth_retries)
             }
+            // RFC 8656 §7.1: a server that cannot set DF answers 420 naming DONT-FRAGMENT;
+            // the client may then allocate without it.
+            420 if t.kind == RequestKind::Allocate
+                && self.config.dont_fragment
+                && !self.dont_fragment_refused
+                && names_attribute(msg, stun::DONT_FRAGMENT) =>
+            {
+                self.dont_fragment_refused = true;
+                self.start_request(now, t.kind, t.auth_retries)
+            }
             _ => self.request_failed(t.kind, code, text),
         }
     }
@@ -233,4 +243,12 @@ fn alternate(v: &[u8]) -> String {
         }
         _ => "unreadable".into(),
     }
+}
+
+/// Whether a 420's UNKNOWN-ATTRIBUTES (RFC 8489 §14.9: 16-bit types) lists `attribute`.
+fn names_attribute(msg: &Message<'_>, attribute: u16) -> bool {
+    msg.attribute(stun::UNKNOWN_ATTRIBUTES).is_some_and(|v| {
+        v.chunks_exact(2)
+            .any(|t| u16::from_be_bytes([t[0], t[1]]) == attribute)
+    })
 }

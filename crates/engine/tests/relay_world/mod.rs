@@ -76,6 +76,7 @@ impl World {
             sockets: FakeSockets {
                 next: 50000,
                 fail: false,
+                dont_fragment: Vec::new(),
             },
             sessions: vec![],
             closed_sessions: vec![],
