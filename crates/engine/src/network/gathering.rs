@@ -79,7 +79,14 @@ impl PeerConnection {
             server_url: url.clone(),
             framing,
             request_mobility: true,
-            dont_fragment: true,
+            // Not asked for: DF applies to a whole allocation, and SCTP cannot cut a chunk
+            // again once it has a TSN. Should the path narrow below 2,048 bytes after path MTU
+            // discovery (the peer moves, an ICE restart), chunks already that large could then
+            // never be delivered; without DF they still arrive, in IP fragments. The price: a
+            // 2,048-byte probe may also pass a 1,500-byte path in fragments, and the association
+            // then sends fragmented packets. DF for the probes alone needs a Send indication
+            // with DONT-FRAGMENT per probe (RFC 8656 §11), which the relay does not do yet.
+            dont_fragment: false,
             max_lifetime: std::time::Duration::from_secs(3600),
         };
         let client = TurnClient::new(config, &mut self.rng, now);

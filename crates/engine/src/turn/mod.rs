@@ -41,9 +41,9 @@ pub struct TurnClientConfig {
     pub framing: Framing,
     /// Ask for a MOBILITY-TICKET (RFC 8016) so the allocation survives a new transport session.
     pub request_mobility: bool,
-    /// Ask the server to relay with the IP DF bit set (DONT-FRAGMENT, RFC 8656 §7.1): SCTP's
-    /// path MTU probes must fail on a narrower path, not arrive in fragments. A server that
-    /// refuses it (420) is asked again without.
+    /// Ask the server to relay with the IP DF bit set (DONT-FRAGMENT, RFC 8656 §7.1), so that
+    /// datagrams larger than the path are lost rather than fragmented. A server that refuses
+    /// it (420) is asked again without. The peer connection does not ask (see gathering.rs).
     pub dont_fragment: bool,
     /// The LIFETIME asked for in Allocate and Refresh; the server may grant less.
     pub max_lifetime: Duration,
