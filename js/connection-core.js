@@ -567,10 +567,9 @@ export class ConnectionCore {
    * Engine op `sendDataChannelMessage {channel, data, binary}` through the handle's `sendData`
    * (a string goes as its UTF-8 with binary false). The engine throws InvalidStateError when
    * the channel is not open and TypeError over the peer's max-message-size, as send() must.
-   * @param {RTCDataChannel} channel @param {number} handle @param {Uint8Array} bytes
-   * @param {boolean} binary
+   * @param {number} handle @param {Uint8Array} bytes @param {boolean} binary
    */
-  sendDataChannel(channel, handle, bytes, binary) {
+  sendDataChannel(handle, bytes, binary) {
     this.#callEngine(
       (h) => h.sendData(handle, bytes, binary, performance.now(), Date.now()),
       "sync",

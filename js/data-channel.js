@@ -18,7 +18,7 @@ export const dataChannelDefaults = { binaryType: /** @type {BinaryType} */ ("arr
  * What a channel needs from its peer connection (the connection core implements it).
  * @typedef {{
  *   closeDataChannel(channel: RTCDataChannel, handle: number): void,
- *   sendDataChannel(channel: RTCDataChannel, handle: number, bytes: Uint8Array, binary: boolean): void,
+ *   sendDataChannel(handle: number, bytes: Uint8Array, binary: boolean): void,
  *   maxMessageSize?(): number,
  * }} ChannelOwner
  */
@@ -176,7 +176,7 @@ export class RTCDataChannel extends EventTarget {
             return;
           }
           try {
-            this.#owner.sendDataChannel(this, this.#snap.handle, bytes, binary);
+            this.#owner.sendDataChannel(this.#snap.handle, bytes, binary);
             this.#sentTotal += size;
           } catch (e) {
             this.#bufferedAmount -= size;
@@ -193,7 +193,7 @@ export class RTCDataChannel extends EventTarget {
     // Chromium counts the bytes at once; the engine's bufferedamount events then track them.
     this.#bufferedAmount += size;
     try {
-      this.#owner.sendDataChannel(this, this.#snap.handle, payload, binary);
+      this.#owner.sendDataChannel(this.#snap.handle, payload, binary);
       this.#sentTotal += size;
     } catch (e) {
       this.#bufferedAmount -= size;

@@ -70,10 +70,7 @@ async function connect(a, b, timeoutMs = 20000) {
   const deadline = Date.now() + timeoutMs;
   let sa, sb;
   for (;;) {
-    const fromA = await call(a.page, "takeCandidates", a.id);
-    const fromB = await call(b.page, "takeCandidates", b.id);
-    if (fromA.length) await call(b.page, "addCandidates", b.id, fromA);
-    if (fromB.length) await call(a.page, "addCandidates", a.id, fromB);
+    await exchangeCandidates(a, b);
     sa = await call(a.page, "status", a.id);
     sb = await call(b.page, "status", b.id);
     if (sa.ice === "connected" && sb.ice === "connected") break;
@@ -82,14 +79,19 @@ async function connect(a, b, timeoutMs = 20000) {
   }
   // Candidates gathered in the last round still reach the other side, as trickle ICE would
   // deliver them (a side may connect before the other's candidate arrives: peer-reflexive).
-  const lastA = await call(a.page, "takeCandidates", a.id);
-  const lastB = await call(b.page, "takeCandidates", b.id);
-  if (lastA.length) await call(b.page, "addCandidates", b.id, lastA);
-  if (lastB.length) await call(a.page, "addCandidates", a.id, lastB);
+  await exchangeCandidates(a, b);
   const detail = JSON.stringify({ a: sa, b: sb }, null, 1);
   assert.equal(sa.ice, "connected", `${a.kind} (offerer) not connected: ${detail}`);
   assert.equal(sb.ice, "connected", `${b.kind} (answerer) not connected: ${detail}`);
   return { a: sa, b: sb };
+}
+
+/** Hand each side the candidates the other gathered since the last exchange. */
+async function exchangeCandidates(a, b) {
+  const fromA = await call(a.page, "takeCandidates", a.id);
+  const fromB = await call(b.page, "takeCandidates", b.id);
+  if (fromA.length) await call(b.page, "addCandidates", b.id, fromA);
+  if (fromB.length) await call(a.page, "addCandidates", a.id, fromB);
 }
 
 /** Native's own view: a succeeded, nominated pair whose remote is the polyfill's relay. */

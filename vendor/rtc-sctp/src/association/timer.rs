@@ -2,6 +2,8 @@ use std::time::{Duration, Instant};
 
 /// Default for [`TimerConfig::delayed_ack_max_ms`] (RFC 9260 §6.2: at most 200 ms).
 pub(crate) const ACK_INTERVAL: u64 = 200;
+/// POLYRTC: default for [`TimerConfig::sack_every`]: every second DATA packet (RFC 9260 §6.2).
+const SACK_EVERY: u32 = 2;
 const MAX_INIT_RETRANS: usize = 8;
 const PATH_MAX_RETRANS: usize = 5;
 const NO_MAX_RETRANS: usize = usize::MAX;
@@ -63,7 +65,7 @@ impl Default for TimerConfig {
             rto_max_ms: RTO_MAX,
             max_timer_backoff_ms: None,
             delayed_ack_max_ms: ACK_INTERVAL,
-            sack_every: 2,
+            sack_every: SACK_EVERY,
         }
     }
 }
@@ -126,7 +128,7 @@ impl Default for TimerTable {
             reconfig_interval: None,
             backoff_limit: RTO_MAX,
             delayed_ack_max: ACK_INTERVAL,
-            sack_every: 2,
+            sack_every: SACK_EVERY,
         }
     }
 }
