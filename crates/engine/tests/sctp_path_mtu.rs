@@ -61,6 +61,11 @@ fn pair(path_mtu: usize, seed: u64) -> (Net, Rc<RefCell<Sent>>) {
     (net, sent)
 }
 
+/// The longest DATA packet a sent so far (0 before any).
+fn largest_data(sent: &RefCell<Sent>) -> usize {
+    sent.borrow().data.iter().copied().max().unwrap_or(0)
+}
+
 /// Sends `count` messages of `size` bytes from a and checks b gets them whole and in order.
 fn transfer(net: &mut Net, count: usize, size: usize) {
     let messages: Vec<Vec<u8>> = (0..count)
@@ -88,8 +93,7 @@ fn packets_grow_to_the_largest_probed_size_the_path_carries() {
     assert_eq!(probes, [1400, 2048, 2048, 2048], "probe sizes");
 
     transfer(&mut net, 8, 64 * 1024);
-    let data = sent.borrow().data.clone();
-    let largest = data.iter().copied().max().unwrap_or(0);
+    let largest = largest_data(&sent);
     assert!(
         (1380..=1400).contains(&largest),
         "largest DATA packet {largest} bytes"
@@ -115,14 +119,14 @@ fn an_open_path_reaches_the_top_of_the_ladder() {
     net.run_for(Duration::from_secs(1));
     assert_eq!(sent.borrow().probes, [1400, 2048]);
     transfer(&mut net, 8, 64 * 1024);
-    let data = sent.borrow().data.clone();
-    let largest = data.iter().copied().max().unwrap_or(0);
+    let largest = largest_data(&sent);
     assert!(
         (2020..=2048).contains(&largest),
         "largest DATA packet {largest}"
     );
     // ~33 packets per 64 KiB message at 2,048 bytes, against ~57 at the base size.
-    assert!(data.len() < 8 * 40, "{} DATA packets", data.len());
+    let packets = sent.borrow().data.len();
+    assert!(packets < 8 * 40, "{packets} DATA packets");
 }
 
 #[test]

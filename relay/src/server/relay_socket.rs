@@ -109,12 +109,9 @@ impl RelaySockets for ShellSockets {
 }
 
 /// DF set and no local fragmentation, regardless of the path MTU the kernel has cached: PROBE,
-/// not DO, so a forged ICMP "fragmentation needed" cannot make the kernel refuse the base-size
-/// datagrams a peer's path MTU search falls back to (RFC 8899 §4.6 has the PL not trust ICMP).
-pub(crate) fn set_dont_fragment(
-    socket: &std::net::UdpSocket,
-    relay: SocketAddr,
-) -> std::io::Result<()> {
+/// not DO, so a forged ICMP "fragmentation needed" cannot make the kernel refuse datagrams the
+/// path does carry (RFC 8899 §4.6 has path MTU discovery not trust ICMP).
+fn set_dont_fragment(socket: &std::net::UdpSocket, relay: SocketAddr) -> std::io::Result<()> {
     use rustix::net::sockopt;
     match relay {
         SocketAddr::V4(_) => {

@@ -52,9 +52,8 @@ pub trait RelaySockets {
     /// next one; return the even one.
     fn open_pair(&mut self, family: AddressFamily) -> std::io::Result<SocketAddr>;
     /// DONT-FRAGMENT (RFC 8656 §7.2): datagrams from the relayed address `relay`, opened by
-    /// this call's `open`, leave with the IP DF bit set and are never fragmented. A peer's
-    /// path MTU probe (the polyfill's SCTP, RFC 8899) must fail on a narrower path instead of
-    /// arriving in fragments.
+    /// this call's `open`, leave with the IP DF bit set and are never fragmented: one larger
+    /// than the path is lost instead of arriving in fragments.
     fn dont_fragment(&mut self, relay: SocketAddr) -> std::io::Result<()>;
 }
 

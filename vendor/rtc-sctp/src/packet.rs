@@ -127,35 +127,38 @@ impl PartialDecode {
     }
 
     pub(crate) fn finish(self) -> Result<Packet> {
-        let mut chunks = vec![];
-        let mut offset = 0;
-        loop {
-            // Exact match, no more chunks
-            if offset == self.remaining.len() {
-                break;
-            } else if offset + CHUNK_HEADER_SIZE > self.remaining.len() {
-                return Err(Error::ErrParseSctpChunkNotEnoughData);
-            }
-
-            let chunk_buf = slice_chunk(&self.remaining, offset)?;
-            let ct = ChunkType(self.remaining[offset]);
-            // POLYRTC: one chunk parser for both loops (was a copy in each).
-            let Some(c) = unmarshal_chunk(ct, &chunk_buf)? else {
-                // An unknown chunk to skip (RFC 9260 §3.2).
-                offset += chunk_buf.len() + get_padding_size(chunk_buf.len());
-                continue;
-            };
-
-            let chunk_value_padding = get_padding_size(c.value_length());
-            offset += CHUNK_HEADER_SIZE + c.value_length() + chunk_value_padding;
-            chunks.push(c);
-        }
-
         Ok(Packet {
             common_header: self.common_header,
-            chunks,
+            chunks: unmarshal_chunks(&self.remaining, 0)?,
         })
     }
+}
+
+/// POLYRTC: the chunks of `raw` from `offset` to its end, for both parsers (`PartialDecode::finish`
+/// and `Packet::unmarshal` each had a copy of this loop).
+fn unmarshal_chunks(raw: &Bytes, mut offset: usize) -> Result<Vec<Box<dyn Chunk>>> {
+    let mut chunks = vec![];
+    loop {
+        // Exact match, no more chunks
+        if offset == raw.len() {
+            break;
+        } else if offset + CHUNK_HEADER_SIZE > raw.len() {
+            return Err(Error::ErrParseSctpChunkNotEnoughData);
+        }
+
+        let chunk_buf = slice_chunk(raw, offset)?;
+        let ct = ChunkType(raw[offset]);
+        let Some(c) = unmarshal_chunk(ct, &chunk_buf)? else {
+            // An unknown chunk to skip (RFC 9260 §3.2).
+            offset += chunk_buf.len() + get_padding_size(chunk_buf.len());
+            continue;
+        };
+
+        let chunk_value_padding = get_padding_size(c.value_length());
+        offset += CHUNK_HEADER_SIZE + c.value_length() + chunk_value_padding;
+        chunks.push(c);
+    }
+    Ok(chunks)
 }
 
 /// POLYRTC: a chunk of type `ct`, or `None` for an unknown type whose high bit says "skip it and
@@ -240,29 +243,7 @@ impl Packet {
             return Err(Error::ErrChecksumMismatch);
         }
 
-        let mut chunks = vec![];
-        let mut offset = PACKET_HEADER_SIZE;
-        loop {
-            // Exact match, no more chunks
-            if offset == raw.len() {
-                break;
-            } else if offset + CHUNK_HEADER_SIZE > raw.len() {
-                return Err(Error::ErrParseSctpChunkNotEnoughData);
-            }
-
-            let chunk_buf = slice_chunk(raw, offset)?;
-            let ct = ChunkType(raw[offset]);
-            // POLYRTC: one chunk parser for both loops (was a copy in each).
-            let Some(c) = unmarshal_chunk(ct, &chunk_buf)? else {
-                // An unknown chunk to skip (RFC 9260 §3.2).
-                offset += chunk_buf.len() + get_padding_size(chunk_buf.len());
-                continue;
-            };
-
-            let chunk_value_padding = get_padding_size(c.value_length());
-            offset += CHUNK_HEADER_SIZE + c.value_length() + chunk_value_padding;
-            chunks.push(c);
-        }
+        let chunks = unmarshal_chunks(raw, PACKET_HEADER_SIZE)?;
 
         Ok(Packet {
             common_header: CommonHeader {
